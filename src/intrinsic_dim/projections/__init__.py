@@ -1,0 +1,24 @@
+"""Random projections theta_d -> theta_D, built by kind from (sizes, d, seed)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from intrinsic_dim.projections.base import Projection
+from intrinsic_dim.projections.dense import DenseProjection
+from intrinsic_dim.projections.fastfood import FastfoodBank, FastfoodProjection
+from intrinsic_dim.projections.said import SAIDProjection
+from intrinsic_dim.projections.sparse import SparseProjection
+
+PROJECTIONS: dict[str, type[Projection]] = {
+    cls.kind: cls for cls in (DenseProjection, SparseProjection, FastfoodProjection, SAIDProjection)
+}
+
+
+def make_projection(kind: str, sizes: Sequence[int], d: int, seed: int) -> Projection:
+    if kind not in PROJECTIONS:
+        raise ValueError(f"unknown subspace kind {kind!r}; choose one of {', '.join(PROJECTIONS)}")
+    return PROJECTIONS[kind](sizes, d, seed)
+
+
+__all__ = ["PROJECTIONS", "FastfoodBank", "Projection", "make_projection"]

@@ -1,0 +1,46 @@
+"""What every projection shares: its identity (kind, seed, d, parameter sizes) and input checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+class Projection(nn.Module):
+    """theta_d (trainable_size,) -> offset of all D parameters (D,), flattened in parameter order.
+
+    Every random constant is drawn from a CPU generator seeded with `seed`, so the map is bitwise the same
+    in every process and on every device. Constants are non-persistent buffers: they never enter a
+    checkpoint and are rebuilt from (kind, seed, d, sizes).
+    """
+
+    kind: str
+
+    def __init__(self, sizes: Sequence[int], d: int, seed: int) -> None:
+        super().__init__()
+        self.sizes = tuple(int(size) for size in sizes)
+        self.D = sum(self.sizes)
+        self.d = int(d)
+        self.seed = int(seed)
+        if not self.sizes or min(self.sizes) <= 0:
+            raise ValueError(f"{self.kind} projection needs at least one non-empty parameter tensor, got {sizes}")
+        if self.d <= 0:
+            raise ValueError(f"subspace dimension d must be positive, got d={self.d}")
+        if self.d > self.D:
+            raise ValueError(
+                f"d={self.d} exceeds the number of trainable parameters D={self.D}; "
+                "choose d <= D (or subspace=none to train in the full space)"
+            )
+
+    @property
+    def trainable_size(self) -> int:
+        """Length of theta_d; kinds with extra trainable scalars (SAID) spend part of d on them."""
+        return self.d
+
+    def generator(self) -> torch.Generator:
+        return torch.Generator(device="cpu").manual_seed(self.seed)
+
+    def extra_repr(self) -> str:
+        return f"kind={self.kind}, d={self.d}, D={self.D}, seed={self.seed}"

@@ -1,0 +1,105 @@
+"""Wrap any module so that it trains in a random subspace: theta_D = theta_0 + P theta_d."""
+
+from __future__ import annotations
+
+import hashlib
+
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from intrinsic_dim.projections import make_projection
+
+
+def tensor_digest(tensor: torch.Tensor) -> str:
+    """SHA-256 of a tensor's float32 values, independent of its device and current dtype."""
+    return hashlib.sha256(tensor.detach().float().cpu().numpy().tobytes()).hexdigest()
+
+
+class SubspaceModel(nn.Module):
+    """`module` reparametrized by theta_d (zeros at start, so the model starts exactly at theta_0).
+
+    Only theta_d (and, for SAID, one scale per tensor) are parameters. The module's trainable parameters
+    become non-persistent buffers that view one flat frozen copy, theta_0; its other buffers (BatchNorm
+    statistics) keep working and stay in the state dict. The state dict holds theta_d, the scales, and
+    (kind, d, seed, D, a digest of theta_0): never P, which is rebuilt from the seed, and never theta_0,
+    which comes from the base model (same init seed or the same pretrained weights).
+    """
+
+    def __init__(self, module: nn.Module, kind: str, d: int, seed: int) -> None:
+        super().__init__()
+        aliases: dict[int, list[str]] = {}  # tied parameters (e.g. embeddings and LM head) appear once
+        tensors: list[torch.Tensor] = []
+        for name, parameter in module.named_parameters(remove_duplicate=False):
+            if not parameter.requires_grad:
+                continue
+            if id(parameter) not in aliases:
+                aliases[id(parameter)] = []
+                tensors.append(parameter)
+            aliases[id(parameter)].append(name)
+        if not tensors:
+            raise ValueError(f"{type(module).__name__} has no trainable parameters to reparametrize")
+        self.module = module
+        self._names = list(aliases.values())
+        self._shapes = [tensor.shape for tensor in tensors]
+        self._sizes = [tensor.numel() for tensor in tensors]
+        self.register_buffer("theta_0", torch.cat([t.detach().reshape(-1) for t in tensors]), persistent=False)
+        for names in self._names:
+            for name in names:
+                owner, _, attribute = name.rpartition(".")
+                del module.get_submodule(owner)._parameters[attribute]
+        self._bind_base_views()
+        self.theta_0_digest = tensor_digest(self.theta_0)
+        self.projection = make_projection(kind, self._sizes, d, seed)
+        self.theta_d = nn.Parameter(self.theta_0.new_zeros(self.projection.trainable_size))
+
+    @property
+    def kind(self) -> str:
+        return self.projection.kind
+
+    @property
+    def spec(self) -> dict:
+        """Everything that identifies the function, besides theta_d and theta_0 themselves."""
+        projection = self.projection
+        return {"kind": projection.kind, "d": projection.d, "seed": projection.seed, "D": projection.D}
+
+    def _split(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        pieces = flat.split(self._sizes)
+        return {name: piece.view(shape) for names, piece, shape in zip(self._names, pieces, self._shapes) for name in names}
+
+    def _bind_base_views(self) -> None:
+        """Point the module's reparametrized attributes at views of theta_0, so they cost no memory."""
+        for name, view in self._split(self.theta_0).items():
+            owner, _, attribute = name.rpartition(".")
+            self.module.get_submodule(owner).register_buffer(attribute, view, persistent=False)
+
+    def _apply(self, fn, recurse=True):
+        # Module.to() moves each buffer on its own, which would give the views their own storage.
+        super()._apply(fn, recurse)
+        self._bind_base_views()
+        return self
+
+    def parameters_flat(self) -> torch.Tensor:
+        """theta_D = theta_0 + P theta_d, differentiable with respect to theta_d (and SAID scales)."""
+        return self.theta_0 + self.projection(self.theta_d)
+
+    def forward(self, *args, **kwargs):
+        return functional_call(self.module, self._split(self.parameters_flat()), args, kwargs)
+
+    def get_extra_state(self) -> dict:
+        return {**self.spec, "theta_0_sha256": self.theta_0_digest}
+
+    def set_extra_state(self, state: dict) -> None:
+        mine = self.get_extra_state()
+        mismatched = [key for key in mine if state.get(key) != mine[key]]
+        if not mismatched:
+            return
+        details = ", ".join(f"{key} {str(state.get(key))[:12]} (this model: {str(mine[key])[:12]})" for key in mismatched)
+        if mismatched == ["theta_0_sha256"]:
+            hint = "build the base model with the checkpoint's init seed or pretrained weights"
+        else:
+            hint = "build the SubspaceModel with the checkpoint's kind, d and seed"
+        raise ValueError(f"checkpoint does not match this SubspaceModel: {details}; {hint}")
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{key}={value}" for key, value in self.spec.items())
