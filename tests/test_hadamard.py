@@ -4,18 +4,11 @@ import pytest
 import scipy.linalg
 import torch
 
-from intrinsic_dim import hadamard
+from intrinsic_dim import hadamard, kernels
 
 
-@pytest.fixture(params=["compiled", "matmul"])
-def implementation(request, monkeypatch):
-    if request.param == "matmul":
-        monkeypatch.setattr(hadamard, "compiled_kernel_available", lambda: False)
-    return request.param
-
-
-def test_compiled_kernel_builds_on_this_machine():
-    assert hadamard.compiled_kernel_available()
+def test_compiled_kernels_build_on_this_machine():
+    assert kernels.compiled_kernels_available()
 
 
 @pytest.mark.parametrize("log_length", [0, 1, 2, 3, 4, 7, 10, 12])

@@ -64,8 +64,8 @@ class SubspaceModel(nn.Module):
         return {"kind": projection.kind, "d": projection.d, "seed": projection.seed, "D": projection.D}
 
     def _split(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
-        pieces = flat.split(self._sizes)
-        return {name: piece.view(shape) for names, piece, shape in zip(self._names, pieces, self._shapes) for name in names}
+        views = [piece.view(shape) for piece, shape in zip(flat.split(self._sizes), self._shapes)]
+        return {name: view for names, view in zip(self._names, views) for name in names}  # aliases share a view
 
     def _bind_base_views(self) -> None:
         """Point the module's reparametrized attributes at views of theta_0, so they cost no memory."""

@@ -1,8 +1,12 @@
 """Fastfood projection (Le et al. 2013, as used by Li et al. 2018): P theta = S H G Pi H B theta.
 
 B: random signs, H: Walsh-Hadamard transform, Pi: random permutation, G: Gaussian diagonal, S: keeps the
-first D of L entries. theta is zero-padded to L, a power of two. Memory O(L), never a D x d matrix.
-Each row of a FastfoodBank is an independent Fastfood map of the same input; SAID uses one row per tensor.
+first D of L entries; theta is zero-padded to L, a power of two. Memory O(L), never a D x d matrix.
+
+Because theta fills only the first b = nextpow2(d) entries, H_L (B theta) is H_b (B theta) tiled L/b times,
+and only the first d entries of the last H_L of the backward pass are needed, which is H_b applied to the
+L/b blocks summed. So one pass costs one transform of length L plus one of length b, not two of length L,
+and Pi enters only through (Pi mod b): the exact same P as the textbook two-transform evaluation.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from intrinsic_dim.hadamard import hadamard_
+from intrinsic_dim.kernels import expand, fold, hadamard_
 from intrinsic_dim.projections.base import Projection
 
 
@@ -20,42 +24,49 @@ def next_power_of_two(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
 
 
+def draw_fastfood_row(in_size: int, length: int, generator: torch.Generator):
+    """Signs B (in_size,), permutation Pi (length,), Gaussian G (length,): one Fastfood's randomness."""
+    signs = torch.randint(0, 2, (in_size,), generator=generator).mul_(2).sub_(1).float()
+    permutation = torch.randperm(length, generator=generator)
+    gains = torch.randn(length, generator=generator)
+    return signs, permutation, gains
+
+
 class _FastfoodBankFunction(torch.autograd.Function):
-    """Rows of S H G Pi H B x, with a hand-written backward B H Pi^T G H S^T that reuses the in-place kernel."""
+    """Concatenated first out_sizes[r] entries of row r of S H G Pi H B x; hand-written backward."""
 
     @staticmethod
-    def forward(x, signs, permutation, inverse_permutation, gains):
-        rows, length = gains.shape
-        buffer = x.new_zeros(rows, length)
-        buffer[:, : x.numel()] = signs * x
-        hadamard_(buffer)
-        buffer = buffer.view(-1).index_select(0, permutation).view(rows, length)
-        buffer *= gains
-        return hadamard_(buffer)
+    def forward(x, signs, index, gains, short_length, out_sizes):
+        short_rows = x.new_zeros(gains.shape[0], short_length)
+        short_rows[:, : x.numel()] = signs * x
+        long_rows = hadamard_(expand(hadamard_(short_rows), index, gains))
+        if len(out_sizes) == 1:
+            return long_rows[0, : out_sizes[0]]
+        return torch.cat([row[:size] for row, size in zip(long_rows, out_sizes)])
 
     @staticmethod
     def setup_context(ctx, inputs, output) -> None:
-        x, signs, _, inverse_permutation, gains = inputs
-        ctx.save_for_backward(signs, inverse_permutation, gains)
-        ctx.input_size = x.numel()
+        x, signs, index, gains, short_length, out_sizes = inputs
+        ctx.save_for_backward(signs, index, gains)
+        ctx.short_length, ctx.out_sizes = short_length, out_sizes
 
     @staticmethod
     def backward(ctx, grad_output):
-        signs, inverse_permutation, gains = ctx.saved_tensors
-        rows, length = gains.shape
-        buffer = hadamard_(grad_output.contiguous().clone())
-        buffer *= gains
-        buffer = buffer.view(-1).index_select(0, inverse_permutation).view(rows, length)
-        hadamard_(buffer)
-        grad_x = (buffer[:, : ctx.input_size] * signs).sum(0)
-        return grad_x, None, None, None, None
+        signs, index, gains = ctx.saved_tensors
+        long_rows = grad_output.new_empty(gains.shape)
+        for row, piece in zip(long_rows, grad_output.split(ctx.out_sizes)):
+            row[: piece.numel()] = piece
+            row[piece.numel() :] = 0
+        short_rows = hadamard_(fold(hadamard_(long_rows), index, gains, ctx.short_length))
+        grad_x = (short_rows[:, : signs.shape[1]] * signs).sum(0)
+        return grad_x, None, None, None, None, None
 
 
 class FastfoodBank(nn.Module):
-    """`len(out_sizes)` independent Fastfood maps R^d -> R^{out_sizes[i]}, all padded to one length L.
+    """`len(out_sizes)` independent Fastfood maps R^in_size -> R^out_sizes[r], all padded to one length L.
 
-    Row i is scaled by 1 / sqrt(out_sizes[i] * sum(G_i^2)): a column of the full L x d map then has squared
-    norm L / out_sizes[i], so after keeping out_sizes[i] of its L entries it has unit norm in expectation.
+    Row r is scaled by 1 / sqrt(out_sizes[r] * sum(G_r^2)): a column of the full L-row map then has squared
+    norm L / out_sizes[r], so its first out_sizes[r] entries have unit norm in expectation.
     """
 
     def __init__(self, in_size: int, out_sizes: Sequence[int], generator: torch.Generator) -> None:
@@ -63,27 +74,20 @@ class FastfoodBank(nn.Module):
         self.in_size = in_size
         self.out_sizes = tuple(out_sizes)
         self.length = next_power_of_two(max(in_size, *self.out_sizes))
-        rows = len(self.out_sizes)
-        signs, permutations, gains = [], [], []
-        for _ in range(rows):
-            signs.append(torch.randint(0, 2, (in_size,), generator=generator).mul_(2).sub_(1).float())
-            permutations.append(torch.randperm(self.length, generator=generator))
-            gains.append(torch.randn(self.length, generator=generator))
-        gains = torch.stack(gains)
-        out_sizes = torch.tensor(self.out_sizes, dtype=torch.float64).unsqueeze(1)
-        gains /= (out_sizes * gains.double().square().sum(1, keepdim=True)).sqrt().float()
-        # Flat indices into the (rows, L) buffer; int32 halves the memory of the largest buffers here.
-        offsets = torch.arange(rows)[:, None] * self.length
-        flat = (torch.stack(permutations) + offsets).view(-1)
-        index_dtype = torch.int32 if rows * self.length < 2**31 else torch.int64
+        self.short_length = next_power_of_two(in_size)
+        signs, index, gains = [], [], []
+        for out_size in self.out_sizes:
+            row_signs, permutation, row_gains = draw_fastfood_row(in_size, self.length, generator)
+            signs.append(row_signs)
+            index.append((permutation % self.short_length).to(torch.int32))
+            gains.append(row_gains / (out_size * row_gains.double().square().sum()).sqrt().float())
         self.register_buffer("signs", torch.stack(signs), persistent=False)
-        self.register_buffer("gains", gains, persistent=False)
-        self.register_buffer("permutation", flat.to(index_dtype), persistent=False)
-        self.register_buffer("inverse_permutation", torch.argsort(flat).to(index_dtype), persistent=False)
+        self.register_buffer("index", torch.stack(index), persistent=False)
+        self.register_buffer("gains", torch.stack(gains), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(rows, L) outputs; row i holds its map's output in its first out_sizes[i] entries."""
-        return _FastfoodBankFunction.apply(x, self.signs, self.permutation, self.inverse_permutation, self.gains)
+        """The rows' outputs, concatenated: (sum(out_sizes),)."""
+        return _FastfoodBankFunction.apply(x, self.signs, self.index, self.gains, self.short_length, self.out_sizes)
 
 
 class FastfoodProjection(Projection):
@@ -96,4 +100,4 @@ class FastfoodProjection(Projection):
         self.bank = FastfoodBank(self.d, [self.D], self.generator())
 
     def forward(self, theta_d: torch.Tensor) -> torch.Tensor:
-        return self.bank(theta_d)[0, : self.D]
+        return self.bank(theta_d)

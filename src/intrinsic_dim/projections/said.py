@@ -37,7 +37,6 @@ class SAIDProjection(Projection):
         self.banks = nn.ModuleList(
             FastfoodBank(self.trainable_size, [self.sizes[i] for i in members], generator) for members in self.groups
         )
-        self.register_buffer("_bank_order", torch.tensor([i for members in self.groups for i in members]), persistent=False)
         # (bank, row) of each tensor, in parameter order
         self._location = [None] * tensors
         for bank_index, members in enumerate(self.groups):
@@ -49,6 +48,6 @@ class SAIDProjection(Projection):
         return self.d - len(self.sizes)
 
     def forward(self, theta_d: torch.Tensor) -> torch.Tensor:
-        scales = self.scales[self._bank_order].split([len(members) for members in self.groups])
-        outputs = [bank(theta_d) * scale.unsqueeze(1) for bank, scale in zip(self.banks, scales)]
-        return torch.cat([outputs[bank][row, :size] for (bank, row), size in zip(self._location, self.sizes)])
+        pieces = [bank(theta_d).split(bank.out_sizes) for bank in self.banks]
+        scaled = [self.scales[index] * pieces[bank][row] for index, (bank, row) in enumerate(self._location)]
+        return torch.cat(scaled)

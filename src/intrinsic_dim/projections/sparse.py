@@ -1,45 +1,34 @@
 """Very sparse random projection (Li, Hastie, Church 2006): density 1/sqrt(D), unit-norm columns.
 
-Stored as two CSR matrices, P (D x d) for the forward product and P^T (d x D) for the backward one, with
-32-bit indices where they fit (about 3x faster matvecs than 64-bit on CPU). Memory O(nnz) throughout:
-no dense D x d tensor is ever made, not even while sampling.
+Column j has k_j ~ Binomial(D, 1/sqrt(D)) non-zeros (at least one) at distinct random rows, each
++-1/sqrt(k_j). P is stored once, in compressed rows: per non-zero only a signed column index
+(sign * (column + 1), int16 when d < 2^15), per column its scale. Memory O(nnz) throughout: no dense
+D x d tensor is ever made, not even while sampling.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 
 import torch
 
+from intrinsic_dim.kernels import sparse_matvec, sparse_matvec_transposed
 from intrinsic_dim.projections.base import Projection
-
-
-def _csr(rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
-    """CSR matrix from entries already sorted by (row, col)."""
-    index_dtype = torch.int32 if max(shape[1], values.numel()) < 2**31 else torch.int64
-    row_starts = torch.zeros(shape[0] + 1, dtype=torch.int64)
-    row_starts[1:] = torch.cumsum(torch.bincount(rows, minlength=shape[0]), 0)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
-        return torch.sparse_csr_tensor(
-            row_starts.to(index_dtype), cols.to(index_dtype), values, shape, check_invariants=False
-        )
 
 
 class _SparseMatVec(torch.autograd.Function):
     @staticmethod
-    def forward(theta_d: torch.Tensor, matrix: torch.Tensor, matrix_t: torch.Tensor) -> torch.Tensor:
-        return matrix @ theta_d
+    def forward(theta_d, row_starts, signed_cols, scales):
+        return sparse_matvec(row_starts, signed_cols, scales, theta_d)
 
     @staticmethod
     def setup_context(ctx, inputs, output) -> None:
-        ctx.matrix_t = inputs[2]
+        ctx.save_for_backward(*inputs[1:])
 
     @staticmethod
-    def backward(ctx, grad_output: torch.Tensor):
-        return ctx.matrix_t @ grad_output, None, None
+    def backward(ctx, grad_output):
+        return sparse_matvec_transposed(*ctx.saved_tensors, grad_output.contiguous()), None, None, None
 
 
 class SparseProjection(Projection):
@@ -55,18 +44,22 @@ class SparseProjection(Projection):
         draws = draws.to(torch.int64).clamp_(min=1)  # an empty column would be a dead direction
         cols = torch.repeat_interleave(torch.arange(self.d), draws)
         rows = torch.randint(self.D, (cols.numel(),), generator=generator)
-        # Rows drawn twice in one column collapse into one entry; unique also sorts column-major.
+        # A row drawn twice in one column becomes one entry; unique also sorts the entries by column.
         keys = torch.unique(cols * self.D + rows)
         cols, rows = keys // self.D, keys % self.D
-        per_column = torch.bincount(cols, minlength=self.d)
         signs = torch.randint(0, 2, (keys.numel(),), generator=generator).mul_(2).sub_(1)
-        values = signs / per_column[cols].sqrt()
         self.nnz = keys.numel()
-        self.register_buffer("matrix_t", _csr(cols, rows, values, (self.d, self.D)), persistent=False)
+
         row_major = torch.argsort(rows * self.d + cols)
-        self.register_buffer(
-            "matrix", _csr(rows[row_major], cols[row_major], values[row_major], (self.D, self.d)), persistent=False
-        )
+        rows, signed_cols = rows[row_major], (signs * (cols + 1))[row_major]
+        index_dtype = torch.int32 if self.nnz < 2**31 else torch.int64
+        row_starts = torch.zeros(self.D + 1, dtype=torch.int64)
+        row_starts[1:] = torch.cumsum(torch.bincount(rows, minlength=self.D), 0)
+        self.register_buffer("row_starts", row_starts.to(index_dtype), persistent=False)
+        col_dtype = torch.int16 if self.d < 2**15 else torch.int32
+        self.register_buffer("signed_cols", signed_cols.to(col_dtype), persistent=False)
+        scales = torch.bincount(cols, minlength=self.d).float().rsqrt()
+        self.register_buffer("scales", scales, persistent=False)
 
     def forward(self, theta_d: torch.Tensor) -> torch.Tensor:
-        return _SparseMatVec.apply(theta_d, self.matrix, self.matrix_t)
+        return _SparseMatVec.apply(theta_d, self.row_starts, self.signed_cols, self.scales)

@@ -1,0 +1,288 @@
+// CPU kernels for Fastfood projections, registered as torch.ops.intrinsic_dim.*.
+//
+// hadamard_: in-place unnormalized fast Walsh-Hadamard transform along the last dimension, in two
+// cache-friendly phases instead of log2(L) passes over memory: (1) each block of kBlock contiguous elements
+// is transformed completely while it sits in L2; (2) the remaining stages act on the (L / kBlock) x kBlock
+// matrix view along its columns, one strip of kStrip columns at a time, which also stays in cache.
+// Butterflies go two stages at a time (radix 4) to halve the loads and stores.
+//
+// fastfood_expand / fastfood_fold: the gather-and-scale (Pi, G) steps of Fastfood, applied to a short
+// vector tiled to length L, and their transpose, a scatter-add back into the short vector.
+//
+// sparse_matvec / sparse_matvec_transposed: P x and P^T g for a very sparse projection stored once, in
+// compressed rows with two bytes per non-zero.
+#include <ATen/core/Tensor.h>
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
+#include <torch/library.h>
+
+
+namespace {
+
+constexpr int64_t kBlock = int64_t{1} << 16;  // elements transformed in L2 in phase 1 (256 KiB of float)
+constexpr int64_t kStrip = 256;                // columns per strip in phase 2
+
+template <typename T>
+inline void radix2(T* a, T* b, int64_t n) {
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) {
+    const T u = a[j], v = b[j];
+    a[j] = u + v;
+    b[j] = u - v;
+  }
+}
+
+// Two stages at once on four rows a, b, c, d that are h and 2h apart.
+template <typename T>
+inline void radix4(T* a, T* b, T* c, T* d, int64_t n) {
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) {
+    const T s0 = a[j] + b[j], s1 = a[j] - b[j], s2 = c[j] + d[j], s3 = c[j] - d[j];
+    a[j] = s0 + s2;
+    b[j] = s1 + s3;
+    c[j] = s0 - s2;
+    d[j] = s1 - s3;
+  }
+}
+
+// The first three stages as 8-point transforms: too short to vectorize along the data.
+template <typename T>
+inline void radix8_groups(T* x, int64_t n) {
+  for (int64_t i = 0; i < n; i += 8) {
+    T* p = x + i;
+    const T a0 = p[0] + p[1], a1 = p[0] - p[1], a2 = p[2] + p[3], a3 = p[2] - p[3];
+    const T a4 = p[4] + p[5], a5 = p[4] - p[5], a6 = p[6] + p[7], a7 = p[6] - p[7];
+    const T b0 = a0 + a2, b1 = a1 + a3, b2 = a0 - a2, b3 = a1 - a3;
+    const T b4 = a4 + a6, b5 = a5 + a7, b6 = a4 - a6, b7 = a5 - a7;
+    p[0] = b0 + b4; p[1] = b1 + b5; p[2] = b2 + b6; p[3] = b3 + b7;
+    p[4] = b0 - b4; p[5] = b1 - b5; p[6] = b2 - b6; p[7] = b3 - b7;
+  }
+}
+
+// All stages over `count` rows of `width` elements, `stride` apart: the transform along the columns.
+template <typename T>
+void column_stages(T* x, int64_t count, int64_t stride, int64_t width) {
+  int64_t h = 1;
+  for (; 4 * h <= count; h *= 4)
+    for (int64_t i = 0; i < count; i += 4 * h)
+      for (int64_t r = i; r < i + h; ++r)
+        radix4(x + r * stride, x + (r + h) * stride, x + (r + 2 * h) * stride, x + (r + 3 * h) * stride, width);
+  if (h < count)
+    for (int64_t r = 0; r < h; ++r) radix2(x + r * stride, x + (r + h) * stride, width);
+}
+
+// Full transform of n contiguous elements.
+template <typename T>
+void transform_block(T* x, int64_t n) {
+  int64_t h = 1;
+  if (n >= 8) {
+    radix8_groups(x, n);
+    h = 8;
+  }
+  for (; 4 * h <= n; h *= 4)
+    for (int64_t i = 0; i < n; i += 4 * h) radix4(x + i, x + i + h, x + i + 2 * h, x + i + 3 * h, h);
+  if (h < n)
+    for (int64_t i = 0; i < n; i += 2 * h) radix2(x + i, x + i + h, h);
+}
+
+template <typename T>
+void hadamard_rows(T* data, int64_t batch, int64_t length) {
+  const int64_t block = std::min(length, kBlock);
+  const int64_t blocks_per_row = length / block;
+  at::parallel_for(0, batch * blocks_per_row, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k) transform_block(data + k * block, block);
+  });
+  if (blocks_per_row == 1) return;
+  const int64_t strip = std::min(kStrip, block);
+  const int64_t strips_per_row = block / strip;
+  at::parallel_for(0, batch * strips_per_row, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k) {
+      T* row = data + (k / strips_per_row) * length + (k % strips_per_row) * strip;
+      column_stages(row, blocks_per_row, block, strip);
+    }
+  });
+}
+
+void check_power_of_two(int64_t length, const char* op) {
+  TORCH_CHECK(length > 0 && (length & (length - 1)) == 0, op, ": last dimension must be a power of two, got ",
+              length);
+}
+
+at::Tensor& hadamard_(at::Tensor& x) {
+  TORCH_CHECK(x.is_contiguous() && x.dim() >= 1, "hadamard_: input must be contiguous with at least one dimension");
+  check_power_of_two(x.size(-1), "hadamard_");
+  if (x.numel() == 0) return x;
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "hadamard_",
+                             [&] { hadamard_rows(x.data_ptr<scalar_t>(), x.numel() / x.size(-1), x.size(-1)); });
+  return x;
+}
+
+void check_fastfood_args(const at::Tensor& index, const at::Tensor& gains, const char* op) {
+  TORCH_CHECK(index.dim() == 2 && index.scalar_type() == at::kInt && index.is_contiguous(), op,
+              ": index must be a contiguous (rows, L) int32 tensor");
+  TORCH_CHECK(gains.sizes() == index.sizes() && gains.is_contiguous(), op, ": gains must match index");
+}
+
+// out[r, i] = short[r, index[r, i]] * gains[r, i]
+at::Tensor fastfood_expand(const at::Tensor& short_rows, const at::Tensor& index, const at::Tensor& gains) {
+  check_fastfood_args(index, gains, "fastfood_expand");
+  TORCH_CHECK(short_rows.dim() == 2 && short_rows.size(0) == index.size(0) && short_rows.is_contiguous() &&
+                  short_rows.scalar_type() == gains.scalar_type(),
+              "fastfood_expand: short_rows must be contiguous (rows, b) of the gains' dtype");
+  at::Tensor out = at::empty(index.sizes(), gains.options());
+  const int64_t rows = index.size(0), length = index.size(1), width = short_rows.size(1);
+  const int64_t chunk = std::min<int64_t>(length, 16384);
+  const int64_t chunks_per_row = length / chunk;  // lengths are powers of two
+  AT_DISPATCH_FLOATING_TYPES(gains.scalar_type(), "fastfood_expand", [&] {
+    at::parallel_for(0, rows * chunks_per_row, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t task = begin; task < end; ++task) {
+        const int64_t row = task / chunks_per_row, start = row * length + (task % chunks_per_row) * chunk;
+        const scalar_t* source = short_rows.data_ptr<scalar_t>() + row * width;
+        const int32_t* idx = index.data_ptr<int32_t>() + start;
+        const scalar_t* g = gains.data_ptr<scalar_t>() + start;
+        scalar_t* o = out.data_ptr<scalar_t>() + start;
+        for (int64_t i = 0; i < chunk; ++i) o[i] = source[idx[i]] * g[i];
+      }
+    });
+  });
+  return out;
+}
+
+// out[r, index[r, i]] += x[r, i] * gains[r, i], with out of shape (rows, width)
+at::Tensor fastfood_fold(const at::Tensor& x, const at::Tensor& index, const at::Tensor& gains, int64_t width) {
+  check_fastfood_args(index, gains, "fastfood_fold");
+  TORCH_CHECK(x.sizes() == index.sizes() && x.is_contiguous() && x.scalar_type() == gains.scalar_type(),
+              "fastfood_fold: x must be contiguous, shaped and typed like gains");
+  const int64_t rows = index.size(0), length = index.size(1);
+  const int64_t chunks = std::min<int64_t>(at::get_num_threads(), std::max<int64_t>(1, length / 4096));
+  // Each chunk of every row folds into its own accumulator, then the chunks are summed: no races.
+  at::Tensor partial = at::zeros({chunks, rows, width}, gains.options());
+  AT_DISPATCH_FLOATING_TYPES(gains.scalar_type(), "fastfood_fold", [&] {
+    const scalar_t* source = x.data_ptr<scalar_t>();
+    const int32_t* idx = index.data_ptr<int32_t>();
+    const scalar_t* g = gains.data_ptr<scalar_t>();
+    scalar_t* acc = partial.data_ptr<scalar_t>();
+    const int64_t chunk_length = (length + chunks - 1) / chunks;
+    at::parallel_for(0, chunks * rows, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t task = begin; task < end; ++task) {
+        const int64_t chunk = task / rows, row = task % rows;
+        scalar_t* out = acc + (chunk * rows + row) * width;
+        const int64_t stop = std::min(length, (chunk + 1) * chunk_length);
+        for (int64_t i = row * length + chunk * chunk_length; i < row * length + stop; ++i) out[idx[i]] += source[i] * g[i];
+      }
+    });
+  });
+  return partial.sum(0);
+}
+
+// A sparse projection's P in compressed rows: entry k of row r is sign(s[k]) * scales[|s[k]| - 1] at column
+// |s[k]| - 1, where s = signed_cols (int16 when d < 2^15). Two bytes per non-zero instead of eight, which is
+// what these memory-bound products cost.
+// Branch-free decoding: signs are random, so a branch would be mispredicted half the time.
+template <typename col_t>
+inline int64_t signed_col_sign(col_t s) {
+  return (static_cast<int64_t>(s) >> 63) | 1;
+}
+
+template <typename col_t>
+inline int64_t signed_col_index(col_t s) {
+  return static_cast<int64_t>(s) * signed_col_sign(s) - 1;
+}
+
+template <typename index_t, typename col_t, typename scalar_t>
+void sparse_rows_times(const index_t* starts, const col_t* s, const scalar_t* weighted, scalar_t* out, int64_t rows) {
+  at::parallel_for(0, rows, 2048, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      scalar_t sum = 0;
+      for (index_t k = starts[r]; k < starts[r + 1]; ++k)
+        sum += static_cast<scalar_t>(signed_col_sign(s[k])) * weighted[signed_col_index(s[k])];
+      out[r] = sum;
+    }
+  });
+}
+
+void check_sparse_args(const at::Tensor& row_starts, const at::Tensor& signed_cols, const at::Tensor& scales,
+                       const at::Tensor& v, const char* op) {
+  TORCH_CHECK(row_starts.dim() == 1 && row_starts.is_contiguous() && signed_cols.is_contiguous() &&
+                  scales.is_contiguous() && v.dim() == 1 && v.is_contiguous(),
+              op, ": arguments must be contiguous vectors");
+  TORCH_CHECK(scales.scalar_type() == v.scalar_type(), op, ": scales and vector must share a dtype");
+}
+
+// P x
+at::Tensor sparse_matvec(const at::Tensor& row_starts, const at::Tensor& signed_cols, const at::Tensor& scales,
+                         const at::Tensor& x) {
+  check_sparse_args(row_starts, signed_cols, scales, x, "sparse_matvec");
+  TORCH_CHECK(x.numel() == scales.numel(), "sparse_matvec: x must have one entry per column");
+  const at::Tensor weighted = x.mul(scales);
+  const int64_t rows = row_starts.numel() - 1;
+  at::Tensor out = at::empty({rows}, x.options());
+  AT_DISPATCH_INDEX_TYPES(row_starts.scalar_type(), "sparse_matvec", [&] {
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "sparse_matvec", [&] {
+      const index_t* starts = row_starts.data_ptr<index_t>();
+      const scalar_t* w = weighted.data_ptr<scalar_t>();
+      scalar_t* o = out.data_ptr<scalar_t>();
+      if (signed_cols.scalar_type() == at::kShort)
+        sparse_rows_times(starts, signed_cols.data_ptr<int16_t>(), w, o, rows);
+      else
+        sparse_rows_times(starts, signed_cols.data_ptr<int32_t>(), w, o, rows);
+    });
+  });
+  return out;
+}
+
+template <typename index_t, typename col_t, typename scalar_t>
+void sparse_rows_scatter(const index_t* starts, const col_t* s, const scalar_t* g, scalar_t* partial, int64_t rows,
+                         int64_t width, int64_t chunks) {
+  const int64_t rows_per_chunk = (rows + chunks - 1) / chunks;
+  at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t chunk = begin; chunk < end; ++chunk) {
+      scalar_t* acc = partial + chunk * width;
+      const int64_t stop = std::min(rows, (chunk + 1) * rows_per_chunk);
+      for (int64_t r = chunk * rows_per_chunk; r < stop; ++r)
+        for (index_t k = starts[r]; k < starts[r + 1]; ++k)
+          acc[signed_col_index(s[k])] += static_cast<scalar_t>(signed_col_sign(s[k])) * g[r];
+    }
+  });
+}
+
+// P^T g: each thread scatters its rows into its own accumulator of length d, then they are summed.
+at::Tensor sparse_matvec_transposed(const at::Tensor& row_starts, const at::Tensor& signed_cols,
+                                   const at::Tensor& scales, const at::Tensor& g) {
+  check_sparse_args(row_starts, signed_cols, scales, g, "sparse_matvec_transposed");
+  const int64_t rows = row_starts.numel() - 1, width = scales.numel();
+  TORCH_CHECK(g.numel() == rows, "sparse_matvec_transposed: g must have one entry per row");
+  const int64_t chunks = std::min<int64_t>(at::get_num_threads(), std::max<int64_t>(1, rows / 4096));
+  at::Tensor partial = at::zeros({chunks, width}, g.options());
+  AT_DISPATCH_INDEX_TYPES(row_starts.scalar_type(), "sparse_matvec_transposed", [&] {
+    AT_DISPATCH_FLOATING_TYPES(g.scalar_type(), "sparse_matvec_transposed", [&] {
+      const index_t* starts = row_starts.data_ptr<index_t>();
+      scalar_t* p = partial.data_ptr<scalar_t>();
+      if (signed_cols.scalar_type() == at::kShort)
+        sparse_rows_scatter(starts, signed_cols.data_ptr<int16_t>(), g.data_ptr<scalar_t>(), p, rows, width, chunks);
+      else
+        sparse_rows_scatter(starts, signed_cols.data_ptr<int32_t>(), g.data_ptr<scalar_t>(), p, rows, width, chunks);
+    });
+  });
+  return partial.sum(0).mul(scales);
+}
+
+}  // namespace
+
+TORCH_LIBRARY(intrinsic_dim, m) {
+  m.def("hadamard_(Tensor(a!) x) -> Tensor(a!)");
+  m.def("fastfood_expand(Tensor short_rows, Tensor index, Tensor gains) -> Tensor");
+  m.def("fastfood_fold(Tensor x, Tensor index, Tensor gains, int width) -> Tensor");
+  m.def("sparse_matvec(Tensor row_starts, Tensor signed_cols, Tensor scales, Tensor x) -> Tensor");
+  m.def("sparse_matvec_transposed(Tensor row_starts, Tensor signed_cols, Tensor scales, Tensor g) -> Tensor");
+}
+
+TORCH_LIBRARY_IMPL(intrinsic_dim, CPU, m) {
+  m.impl("hadamard_", hadamard_);
+  m.impl("fastfood_expand", fastfood_expand);
+  m.impl("fastfood_fold", fastfood_fold);
+  m.impl("sparse_matvec", sparse_matvec);
+  m.impl("sparse_matvec_transposed", sparse_matvec_transposed);
+}
