@@ -40,8 +40,13 @@ def test_fit_and_restore_from_lightning_checkpoint(kind, tmp_path):
     initial_loss = nn.functional.mse_loss(module.model(x), y).item()
 
     trainer = L.Trainer(
-        accelerator="cpu", max_epochs=8, logger=False, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path,
+        accelerator="cpu",
+        max_epochs=8,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
     )
     trainer.fit(module, data)
     assert trainer.callback_metrics["train/loss"].item() < 0.5 * initial_loss

@@ -46,9 +46,9 @@ def test_fastfood_equals_textbook_matrix(kind, implementation):
         expected = explicit_fastfood(projection.bank, generator)
     else:
         blocks = [None] * len(SIZES)
-        for bank, members in zip(projection.banks, projection.groups):
+        for bank, members in zip(projection.banks, projection.groups, strict=True):
             rows = np.split(explicit_fastfood(bank, generator), np.cumsum(bank.out_sizes)[:-1])
-            for index, block in zip(members, rows):
+            for index, block in zip(members, rows, strict=True):
                 blocks[index] = block
         expected = np.concatenate(blocks)
     np.testing.assert_allclose(matrix, expected, rtol=1e-6, atol=1e-7)
@@ -97,10 +97,7 @@ def _digest(kind, seed):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_seed_determines_projection_across_processes(kind):
-    code = (
-        "import sys; sys.path.insert(0, 'tests'); from test_projections import _digest; "
-        f"print(_digest({kind!r}, 7))"
-    )
+    code = f"import sys; sys.path.insert(0, 'tests'); from test_projections import _digest; print(_digest({kind!r}, 7))"
     other_process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert other_process.stdout.strip() == _digest(kind, 7)
     assert _digest(kind, 7) != _digest(kind, 8)

@@ -78,6 +78,14 @@ def test_module_tensors_are_views_of_theta_0_after_moves():
     assert "module.0.weight" not in model.state_dict()
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_wrapping_a_float64_module_keeps_float64(kind):
+    model = SubspaceModel(make_net().double(), kind, d=50, seed=0)
+    assert model.theta_d.dtype == torch.float64
+    model(torch.randn(4, 12, dtype=torch.float64)).sum().backward()
+    assert model.theta_d.grad.dtype == torch.float64
+
+
 def test_tied_weights_count_once():
     class Tied(nn.Module):
         def __init__(self):

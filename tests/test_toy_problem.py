@@ -25,7 +25,9 @@ class GroupSums(nn.Module):
 
 
 def trained_loss(model: SubspaceModel) -> float:
-    optimizer = torch.optim.LBFGS(model.parameters(), max_iter=500, tolerance_grad=1e-12, tolerance_change=0.0, line_search_fn="strong_wolfe")
+    optimizer = torch.optim.LBFGS(
+        model.parameters(), max_iter=500, tolerance_grad=1e-12, tolerance_change=0.0, line_search_fn="strong_wolfe"
+    )
 
     def closure():
         optimizer.zero_grad()

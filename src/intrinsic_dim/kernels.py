@@ -1,4 +1,4 @@
-"""Low-level ops of the Fastfood transform, each with a compiled CPU kernel and a torch-ops version.
+"""Low-level ops of the projections, each with a compiled CPU kernel and a torch-ops version.
 
 The CPU kernels (csrc/kernels.cpp) are compiled once per machine on first use, for this CPU's instruction
 set (the build is named after it, so a home directory shared by different nodes keeps one build per CPU
@@ -97,18 +97,23 @@ def hadamard_(x: torch.Tensor) -> torch.Tensor:
     return x.copy_(hadamard_matmul(x))
 
 
-def expand(short_rows: torch.Tensor, index: torch.Tensor, gains: torch.Tensor) -> torch.Tensor:
-    """out[r, i] = short_rows[r, index[r, i]] * gains[r, i]: (rows, b) -> (rows, L)."""
+def fastfood_forward(short_rows: torch.Tensor, index: torch.Tensor, gains: torch.Tensor) -> torch.Tensor:
+    """Rows of H_L (short_rows[r, index[r, i]] * gains[r, i])_i: (rows, b) -> (rows, L)."""
     if _use_compiled(gains):
-        return torch.ops.intrinsic_dim.fastfood_expand(short_rows, index, gains)
-    return short_rows.gather(1, index.long()) * gains
+        return torch.ops.intrinsic_dim.fastfood_forward(short_rows, index, gains)
+    return hadamard_(short_rows.gather(1, index.long()) * gains)
 
 
-def fold(x: torch.Tensor, index: torch.Tensor, gains: torch.Tensor, width: int) -> torch.Tensor:
-    """Transpose of expand: out[r, index[r, i]] += x[r, i] * gains[r, i]: (rows, L) -> (rows, width)."""
+def fastfood_backward(
+    grad: torch.Tensor, out_sizes: list[int], index: torch.Tensor, gains: torch.Tensor, width: int
+) -> torch.Tensor:
+    """Transpose of fastfood_forward, fed the first out_sizes[r] entries of each row, concatenated in grad."""
     if _use_compiled(gains):
-        return torch.ops.intrinsic_dim.fastfood_fold(x, index, gains, width)
-    return x.new_zeros(x.shape[0], width).scatter_add_(1, index.long(), x * gains)
+        return torch.ops.intrinsic_dim.fastfood_backward(grad, out_sizes, index, gains, width)
+    long_rows = grad.new_zeros(gains.shape)
+    for row, piece in zip(long_rows, grad.split(out_sizes), strict=True):
+        row[: piece.numel()] = piece
+    return grad.new_zeros(gains.shape[0], width).scatter_add_(1, index.long(), hadamard_(long_rows) * gains)
 
 
 def _sparse_entries(row_starts: torch.Tensor, signed_cols: torch.Tensor):
@@ -117,7 +122,9 @@ def _sparse_entries(row_starts: torch.Tensor, signed_cols: torch.Tensor):
     return rows, signed_cols.abs().long() - 1, signed_cols.sign()
 
 
-def sparse_matvec(row_starts: torch.Tensor, signed_cols: torch.Tensor, scales: torch.Tensor, x: torch.Tensor):
+def sparse_matvec(
+    row_starts: torch.Tensor, signed_cols: torch.Tensor, scales: torch.Tensor, x: torch.Tensor
+) -> torch.Tensor:
     """P x, where row r of P holds sign(s) * scales[|s| - 1] at column |s| - 1 for s in its signed_cols."""
     if _use_compiled(x):
         return torch.ops.intrinsic_dim.sparse_matvec(row_starts, signed_cols, scales, x)
@@ -125,7 +132,9 @@ def sparse_matvec(row_starts: torch.Tensor, signed_cols: torch.Tensor, scales: t
     return x.new_zeros(row_starts.numel() - 1).index_add_(0, rows, signs.to(x.dtype) * (x * scales)[cols])
 
 
-def sparse_matvec_transposed(row_starts: torch.Tensor, signed_cols: torch.Tensor, scales: torch.Tensor, g: torch.Tensor):
+def sparse_matvec_transposed(
+    row_starts: torch.Tensor, signed_cols: torch.Tensor, scales: torch.Tensor, g: torch.Tensor
+) -> torch.Tensor:
     """P^T g for the same compressed-rows P, without building P^T."""
     if _use_compiled(g):
         return torch.ops.intrinsic_dim.sparse_matvec_transposed(row_starts, signed_cols, scales, g)

@@ -50,7 +50,7 @@ class SubspaceModel(nn.Module):
                 del module.get_submodule(owner)._parameters[attribute]
         self._bind_base_views()
         self.theta_0_digest = tensor_digest(self.theta_0)
-        self.projection = make_projection(kind, self._sizes, d, seed)
+        self.projection = make_projection(kind, self._sizes, d, seed).to(self.theta_0.device, self.theta_0.dtype)
         self.theta_d = nn.Parameter(self.theta_0.new_zeros(self.projection.trainable_size))
 
     @property
@@ -64,8 +64,10 @@ class SubspaceModel(nn.Module):
         return {"kind": projection.kind, "d": projection.d, "seed": projection.seed, "D": projection.D}
 
     def _split(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
-        views = [piece.view(shape) for piece, shape in zip(flat.split(self._sizes), self._shapes)]
-        return {name: view for names, view in zip(self._names, views) for name in names}  # aliases share a view
+        views = [piece.view(shape) for piece, shape in zip(flat.split(self._sizes), self._shapes, strict=True)]
+        return {
+            name: view for names, view in zip(self._names, views, strict=True) for name in names
+        }  # aliases share a view
 
     def _bind_base_views(self) -> None:
         """Point the module's reparametrized attributes at views of theta_0, so they cost no memory."""
@@ -94,7 +96,9 @@ class SubspaceModel(nn.Module):
         mismatched = [key for key in mine if state.get(key) != mine[key]]
         if not mismatched:
             return
-        details = ", ".join(f"{key} {str(state.get(key))[:12]} (this model: {str(mine[key])[:12]})" for key in mismatched)
+        details = ", ".join(
+            f"{key} {str(state.get(key))[:12]} (this model: {str(mine[key])[:12]})" for key in mismatched
+        )
         if mismatched == ["theta_0_sha256"]:
             hint = "build the base model with the checkpoint's init seed or pretrained weights"
         else:

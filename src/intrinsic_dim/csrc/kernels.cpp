@@ -6,23 +6,26 @@
 // matrix view along its columns, one strip of kStrip columns at a time, which also stays in cache.
 // Butterflies go two stages at a time (radix 4) to halve the loads and stores.
 //
-// fastfood_expand / fastfood_fold: the gather-and-scale (Pi, G) steps of Fastfood, applied to a short
-// vector tiled to length L, and their transpose, a scatter-add back into the short vector.
+// fastfood_forward / fastfood_backward: Fastfood's long half, H G Pi applied to a short vector tiled to
+// length L, and its transpose, with the gather (or the grad copy) and the fold fused into the transform's
+// own passes over memory.
 //
 // sparse_matvec / sparse_matvec_transposed: P x and P^T g for a very sparse projection stored once, in
 // compressed rows with two bytes per non-zero.
-#include <ATen/core/Tensor.h>
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/zeros.h>
 #include <torch/library.h>
 
+#include <algorithm>
+#include <vector>
 
 namespace {
 
 constexpr int64_t kBlock = int64_t{1} << 16;  // elements transformed in L2 in phase 1 (256 KiB of float)
-constexpr int64_t kStrip = 256;                // columns per strip in phase 2
+constexpr int64_t kStrip = 256;               // columns per strip in phase 2
 
 template <typename T>
 inline void radix2(T* a, T* b, int64_t n) {
@@ -56,8 +59,14 @@ inline void radix8_groups(T* x, int64_t n) {
     const T a4 = p[4] + p[5], a5 = p[4] - p[5], a6 = p[6] + p[7], a7 = p[6] - p[7];
     const T b0 = a0 + a2, b1 = a1 + a3, b2 = a0 - a2, b3 = a1 - a3;
     const T b4 = a4 + a6, b5 = a5 + a7, b6 = a4 - a6, b7 = a5 - a7;
-    p[0] = b0 + b4; p[1] = b1 + b5; p[2] = b2 + b6; p[3] = b3 + b7;
-    p[4] = b0 - b4; p[5] = b1 - b5; p[6] = b2 - b6; p[7] = b3 - b7;
+    p[0] = b0 + b4;
+    p[1] = b1 + b5;
+    p[2] = b2 + b6;
+    p[3] = b3 + b7;
+    p[4] = b0 - b4;
+    p[5] = b1 - b5;
+    p[6] = b2 - b6;
+    p[7] = b3 - b7;
   }
 }
 
@@ -87,35 +96,49 @@ void transform_block(T* x, int64_t n) {
     for (int64_t i = 0; i < n; i += 2 * h) radix2(x + i, x + i + h, h);
 }
 
-template <typename T>
-void hadamard_rows(T* data, int64_t batch, int64_t length) {
+// Both phases over `batch` rows of `length`, with hooks that let Fastfood fuse its other steps into the
+// passes the transform makes anyway: load(x, row, start, count) fills a phase-1 block before it is
+// transformed; finish(x, row, c0, width, count, stride) is called once elements x[q * stride + c0 + j]
+// (q < count, j < width) of row x are final, while they are still in cache.
+template <typename T, typename Load, typename Finish>
+void hadamard_rows(T* data, int64_t batch, int64_t length, const Load& load, const Finish& finish) {
   const int64_t block = std::min(length, kBlock);
   const int64_t blocks_per_row = length / block;
   at::parallel_for(0, batch * blocks_per_row, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t k = begin; k < end; ++k) transform_block(data + k * block, block);
+    for (int64_t k = begin; k < end; ++k) {
+      const int64_t row = k / blocks_per_row, start = (k % blocks_per_row) * block;
+      T* x = data + row * length + start;
+      load(x, row, start, block);
+      transform_block(x, block);
+      if (blocks_per_row == 1) finish(x, row, 0, block, 1, block);
+    }
   });
   if (blocks_per_row == 1) return;
   const int64_t strip = std::min(kStrip, block);
   const int64_t strips_per_row = block / strip;
   at::parallel_for(0, batch * strips_per_row, 1, [&](int64_t begin, int64_t end) {
     for (int64_t k = begin; k < end; ++k) {
-      T* row = data + (k / strips_per_row) * length + (k % strips_per_row) * strip;
-      column_stages(row, blocks_per_row, block, strip);
+      const int64_t row = k / strips_per_row, c0 = (k % strips_per_row) * strip;
+      T* x = data + row * length;
+      column_stages(x + c0, blocks_per_row, block, strip);
+      finish(x, row, c0, strip, blocks_per_row, block);
     }
   });
 }
 
 void check_power_of_two(int64_t length, const char* op) {
-  TORCH_CHECK(length > 0 && (length & (length - 1)) == 0, op, ": last dimension must be a power of two, got ",
-              length);
+  TORCH_CHECK(length > 0 && (length & (length - 1)) == 0, op, ": last dimension must be a power of two, got ", length);
 }
 
 at::Tensor& hadamard_(at::Tensor& x) {
   TORCH_CHECK(x.is_contiguous() && x.dim() >= 1, "hadamard_: input must be contiguous with at least one dimension");
   check_power_of_two(x.size(-1), "hadamard_");
   if (x.numel() == 0) return x;
-  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "hadamard_",
-                             [&] { hadamard_rows(x.data_ptr<scalar_t>(), x.numel() / x.size(-1), x.size(-1)); });
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "hadamard_", [&] {
+    const auto no_load = [](scalar_t*, int64_t, int64_t, int64_t) {};
+    const auto no_finish = [](scalar_t*, int64_t, int64_t, int64_t, int64_t, int64_t) {};
+    hadamard_rows(x.data_ptr<scalar_t>(), x.numel() / x.size(-1), x.size(-1), no_load, no_finish);
+  });
   return x;
 }
 
@@ -123,56 +146,68 @@ void check_fastfood_args(const at::Tensor& index, const at::Tensor& gains, const
   TORCH_CHECK(index.dim() == 2 && index.scalar_type() == at::kInt && index.is_contiguous(), op,
               ": index must be a contiguous (rows, L) int32 tensor");
   TORCH_CHECK(gains.sizes() == index.sizes() && gains.is_contiguous(), op, ": gains must match index");
+  check_power_of_two(index.size(1), op);
 }
 
-// out[r, i] = short[r, index[r, i]] * gains[r, i]
-at::Tensor fastfood_expand(const at::Tensor& short_rows, const at::Tensor& index, const at::Tensor& gains) {
-  check_fastfood_args(index, gains, "fastfood_expand");
+// Row r of the result: H_L of (short_rows[r, index[r, i]] * gains[r, i])_i; the gather is the load.
+at::Tensor fastfood_forward(const at::Tensor& short_rows, const at::Tensor& index, const at::Tensor& gains) {
+  check_fastfood_args(index, gains, "fastfood_forward");
   TORCH_CHECK(short_rows.dim() == 2 && short_rows.size(0) == index.size(0) && short_rows.is_contiguous() &&
                   short_rows.scalar_type() == gains.scalar_type(),
-              "fastfood_expand: short_rows must be contiguous (rows, b) of the gains' dtype");
+              "fastfood_forward: short_rows must be contiguous (rows, b) of the gains' dtype");
   at::Tensor out = at::empty(index.sizes(), gains.options());
-  const int64_t rows = index.size(0), length = index.size(1), width = short_rows.size(1);
-  const int64_t chunk = std::min<int64_t>(length, 16384);
-  const int64_t chunks_per_row = length / chunk;  // lengths are powers of two
-  AT_DISPATCH_FLOATING_TYPES(gains.scalar_type(), "fastfood_expand", [&] {
-    at::parallel_for(0, rows * chunks_per_row, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t task = begin; task < end; ++task) {
-        const int64_t row = task / chunks_per_row, start = row * length + (task % chunks_per_row) * chunk;
-        const scalar_t* source = short_rows.data_ptr<scalar_t>() + row * width;
-        const int32_t* idx = index.data_ptr<int32_t>() + start;
-        const scalar_t* g = gains.data_ptr<scalar_t>() + start;
-        scalar_t* o = out.data_ptr<scalar_t>() + start;
-        for (int64_t i = 0; i < chunk; ++i) o[i] = source[idx[i]] * g[i];
-      }
-    });
+  const int64_t length = index.size(1), width = short_rows.size(1);
+  AT_DISPATCH_FLOATING_TYPES(gains.scalar_type(), "fastfood_forward", [&] {
+    const scalar_t* source = short_rows.data_ptr<scalar_t>();
+    const int32_t* idx = index.data_ptr<int32_t>();
+    const scalar_t* g = gains.data_ptr<scalar_t>();
+    const auto gather = [&](scalar_t* x, int64_t row, int64_t start, int64_t count) {
+      const scalar_t* row_source = source + row * width;
+      const int64_t offset = row * length + start;
+      for (int64_t i = 0; i < count; ++i) x[i] = row_source[idx[offset + i]] * g[offset + i];
+    };
+    const auto no_finish = [](scalar_t*, int64_t, int64_t, int64_t, int64_t, int64_t) {};
+    hadamard_rows(out.data_ptr<scalar_t>(), index.size(0), length, gather, no_finish);
   });
   return out;
 }
 
-// out[r, index[r, i]] += x[r, i] * gains[r, i], with out of shape (rows, width)
-at::Tensor fastfood_fold(const at::Tensor& x, const at::Tensor& index, const at::Tensor& gains, int64_t width) {
-  check_fastfood_args(index, gains, "fastfood_fold");
-  TORCH_CHECK(x.sizes() == index.sizes() && x.is_contiguous() && x.scalar_type() == gains.scalar_type(),
-              "fastfood_fold: x must be contiguous, shaped and typed like gains");
+// The transpose of fastfood_forward: row r of the grad (its first out_sizes[r] entries, zero-padded) is
+// transformed, then folded: result[r, index[r, i]] += gains[r, i] * transformed[r, i]. The copy is the
+// load; the fold happens as parts become final, into one accumulator per thread.
+at::Tensor fastfood_backward(const at::Tensor& grad, at::IntArrayRef out_sizes, const at::Tensor& index,
+                             const at::Tensor& gains, int64_t width) {
+  check_fastfood_args(index, gains, "fastfood_backward");
   const int64_t rows = index.size(0), length = index.size(1);
-  const int64_t chunks = std::min<int64_t>(at::get_num_threads(), std::max<int64_t>(1, length / 4096));
-  // Each chunk of every row folds into its own accumulator, then the chunks are summed: no races.
-  at::Tensor partial = at::zeros({chunks, rows, width}, gains.options());
-  AT_DISPATCH_FLOATING_TYPES(gains.scalar_type(), "fastfood_fold", [&] {
-    const scalar_t* source = x.data_ptr<scalar_t>();
+  TORCH_CHECK(static_cast<int64_t>(out_sizes.size()) == rows, "fastfood_backward: one out_size per row");
+  std::vector<int64_t> offsets(rows + 1, 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    TORCH_CHECK(out_sizes[r] <= length, "fastfood_backward: out_sizes must not exceed L");
+    offsets[r + 1] = offsets[r] + out_sizes[r];
+  }
+  TORCH_CHECK(grad.dim() == 1 && grad.is_contiguous() && grad.numel() == offsets[rows] &&
+                  grad.scalar_type() == gains.scalar_type(),
+              "fastfood_backward: grad must be a contiguous vector of sum(out_sizes) entries");
+  at::Tensor work = at::empty(index.sizes(), gains.options());
+  at::Tensor partial = at::zeros({at::get_num_threads(), rows, width}, gains.options());
+  AT_DISPATCH_FLOATING_TYPES(gains.scalar_type(), "fastfood_backward", [&] {
+    const scalar_t* source = grad.data_ptr<scalar_t>();
     const int32_t* idx = index.data_ptr<int32_t>();
     const scalar_t* g = gains.data_ptr<scalar_t>();
     scalar_t* acc = partial.data_ptr<scalar_t>();
-    const int64_t chunk_length = (length + chunks - 1) / chunks;
-    at::parallel_for(0, chunks * rows, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t task = begin; task < end; ++task) {
-        const int64_t chunk = task / rows, row = task % rows;
-        scalar_t* out = acc + (chunk * rows + row) * width;
-        const int64_t stop = std::min(length, (chunk + 1) * chunk_length);
-        for (int64_t i = row * length + chunk * chunk_length; i < row * length + stop; ++i) out[idx[i]] += source[i] * g[i];
-      }
-    });
+    const auto copy = [&](scalar_t* x, int64_t row, int64_t start, int64_t count) {
+      const int64_t filled = std::clamp<int64_t>(out_sizes[row] - start, 0, count);
+      std::copy(source + offsets[row] + start, source + offsets[row] + start + filled, x);
+      std::fill(x + filled, x + count, scalar_t(0));
+    };
+    const auto fold = [&](scalar_t* x, int64_t row, int64_t c0, int64_t strip, int64_t count, int64_t stride) {
+      scalar_t* out = acc + (at::get_thread_num() * rows + row) * width;
+      const int32_t* row_idx = idx + row * length;
+      const scalar_t* row_g = g + row * length;
+      for (int64_t q = 0; q < count; ++q)
+        for (int64_t i = q * stride + c0; i < q * stride + c0 + strip; ++i) out[row_idx[i]] += x[i] * row_g[i];
+    };
+    hadamard_rows(work.data_ptr<scalar_t>(), rows, length, copy, fold);
   });
   return partial.sum(0);
 }
@@ -250,7 +285,7 @@ void sparse_rows_scatter(const index_t* starts, const col_t* s, const scalar_t* 
 
 // P^T g: each thread scatters its rows into its own accumulator of length d, then they are summed.
 at::Tensor sparse_matvec_transposed(const at::Tensor& row_starts, const at::Tensor& signed_cols,
-                                   const at::Tensor& scales, const at::Tensor& g) {
+                                    const at::Tensor& scales, const at::Tensor& g) {
   check_sparse_args(row_starts, signed_cols, scales, g, "sparse_matvec_transposed");
   const int64_t rows = row_starts.numel() - 1, width = scales.numel();
   TORCH_CHECK(g.numel() == rows, "sparse_matvec_transposed: g must have one entry per row");
@@ -273,16 +308,16 @@ at::Tensor sparse_matvec_transposed(const at::Tensor& row_starts, const at::Tens
 
 TORCH_LIBRARY(intrinsic_dim, m) {
   m.def("hadamard_(Tensor(a!) x) -> Tensor(a!)");
-  m.def("fastfood_expand(Tensor short_rows, Tensor index, Tensor gains) -> Tensor");
-  m.def("fastfood_fold(Tensor x, Tensor index, Tensor gains, int width) -> Tensor");
+  m.def("fastfood_forward(Tensor short_rows, Tensor index, Tensor gains) -> Tensor");
+  m.def("fastfood_backward(Tensor grad, int[] out_sizes, Tensor index, Tensor gains, int width) -> Tensor");
   m.def("sparse_matvec(Tensor row_starts, Tensor signed_cols, Tensor scales, Tensor x) -> Tensor");
   m.def("sparse_matvec_transposed(Tensor row_starts, Tensor signed_cols, Tensor scales, Tensor g) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(intrinsic_dim, CPU, m) {
   m.impl("hadamard_", hadamard_);
-  m.impl("fastfood_expand", fastfood_expand);
-  m.impl("fastfood_fold", fastfood_fold);
+  m.impl("fastfood_forward", fastfood_forward);
+  m.impl("fastfood_backward", fastfood_backward);
   m.impl("sparse_matvec", sparse_matvec);
   m.impl("sparse_matvec_transposed", sparse_matvec_transposed);
 }

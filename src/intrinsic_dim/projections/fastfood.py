@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from intrinsic_dim.kernels import expand, fold, hadamard_
+from intrinsic_dim.kernels import fastfood_backward, fastfood_forward, hadamard_
 from intrinsic_dim.projections.base import Projection
 
 
@@ -39,10 +39,10 @@ class _FastfoodBankFunction(torch.autograd.Function):
     def forward(x, signs, index, gains, short_length, out_sizes):
         short_rows = x.new_zeros(gains.shape[0], short_length)
         short_rows[:, : x.numel()] = signs * x
-        long_rows = hadamard_(expand(hadamard_(short_rows), index, gains))
+        long_rows = fastfood_forward(hadamard_(short_rows), index, gains)
         if len(out_sizes) == 1:
             return long_rows[0, : out_sizes[0]]
-        return torch.cat([row[:size] for row, size in zip(long_rows, out_sizes)])
+        return torch.cat([row[:size] for row, size in zip(long_rows, out_sizes, strict=True)])
 
     @staticmethod
     def setup_context(ctx, inputs, output) -> None:
@@ -53,11 +53,9 @@ class _FastfoodBankFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_output):
         signs, index, gains = ctx.saved_tensors
-        long_rows = grad_output.new_empty(gains.shape)
-        for row, piece in zip(long_rows, grad_output.split(ctx.out_sizes)):
-            row[: piece.numel()] = piece
-            row[piece.numel() :] = 0
-        short_rows = hadamard_(fold(hadamard_(long_rows), index, gains, ctx.short_length))
+        short_rows = hadamard_(
+            fastfood_backward(grad_output.contiguous(), ctx.out_sizes, index, gains, ctx.short_length)
+        )
         grad_x = (short_rows[:, : signs.shape[1]] * signs).sum(0)
         return grad_x, None, None, None, None, None
 

@@ -1,0 +1,285 @@
+"""Speed and memory of the subspace core on this machine; writes results/core.json and results/core.md.
+
+    python benchmarks/core.py            # full run, a few minutes on 2 cores
+    python benchmarks/core.py --quick    # tiny sizes, to check that the script works
+
+Training-step times are medians over interleaved blocks of direct and subspace steps measured in one
+process, so each ratio compares like with like on a noisy machine. Memory comes from a fresh process per
+configuration (Linux): its peak resident set size, and how far that peak rose while building the model
+and taking three training steps, after a warm-up that loads the kernels and BLAS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import itertools
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from intrinsic_dim import SubspaceModel, hadamard_transform
+from intrinsic_dim.kernels import compiled_kernels_available, hadamard_matmul
+
+RESULTS = Path(__file__).parent / "results"
+BATCH = 128
+FULL = {
+    "hadamard_log_lengths": range(16, 25),
+    "nets": {"mnist_fc": (784, 200, 200, 10), "mlp_1m": (784, 1000, 200, 10)},
+    "dims": (100, 1000, 10_000),
+    "seconds_per_config": 3.0,
+}
+QUICK = {
+    "hadamard_log_lengths": range(8, 11),
+    "nets": {"tiny": (32, 64, 10)},
+    "dims": (10,),
+    "seconds_per_config": 0.2,
+}
+KINDS = ("direct", "dense", "sparse", "fastfood", "said")
+TARGETS = {  # issue #2, on this 2-core machine
+    "hadamard_2^24_forward_backward_ms": 150.0,
+    "fastfood_over_direct_mlp_1m_d10000": 1.5,
+    "sparse_over_direct_d10000": 2.0,
+}
+
+
+def timed_ms(fn, repeats: int) -> list[float]:
+    fn()  # warm-up: first-touch allocations, kernel build
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def naive_hadamard(x: torch.Tensor) -> torch.Tensor:
+    """Textbook radix-2 transform in torch ops with fresh tensors at every stage: the baseline to beat."""
+    length, h = x.shape[-1], 1
+    while h < length:
+        pairs = x.view(-1, length // (2 * h), 2, h)
+        x = torch.stack([pairs[:, :, 0] + pairs[:, :, 1], pairs[:, :, 0] - pairs[:, :, 1]], dim=2).view(-1, length)
+        h *= 2
+    return x
+
+
+def hadamard_forward_backward(x: torch.Tensor, grad: torch.Tensor) -> None:
+    hadamard_transform(x).backward(grad)
+    x.grad = None
+
+
+def bench_hadamard(log_lengths) -> list[dict]:
+    rows = []
+    for log_length in log_lengths:
+        length = 2**log_length
+        x = torch.randn(length, requires_grad=True)
+        repeats = max(3, min(50, 2**24 // length))
+        forward_backward = functools.partial(hadamard_forward_backward, x, torch.randn(length))
+        rows.append(
+            {
+                "length": length,
+                "forward_backward_ms": statistics.median(timed_ms(forward_backward, repeats)),
+                "matmul_forward_ms": statistics.median(
+                    timed_ms(functools.partial(hadamard_matmul, x.detach()), repeats)
+                ),
+                "naive_forward_ms": statistics.median(timed_ms(functools.partial(naive_hadamard, x.detach()), 3)),
+            }
+        )
+        print(f"hadamard L=2^{log_length}: {rows[-1]}", flush=True)
+    return rows
+
+
+def mlp(widths) -> nn.Sequential:
+    layers = []
+    for fan_in, fan_out in itertools.pairwise(widths):
+        layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
+    return nn.Sequential(*layers[:-1])
+
+
+def make_model(widths, kind: str, d: int) -> nn.Module:
+    torch.manual_seed(0)
+    return mlp(widths) if kind == "direct" else SubspaceModel(mlp(widths), kind, d, seed=0)
+
+
+def train_step_fn(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor):
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step():
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(inputs), labels).backward()
+        optimizer.step()
+
+    return step
+
+
+def _status_mb(field: str) -> float:
+    line = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith(field))
+    return int(line.split()[1]) / 1024
+
+
+def reset_peak_rss() -> float:
+    """Restart the peak-RSS counter (Linux) at the current RSS, which it returns, in MB."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return _status_mb("VmRSS:")
+
+
+def warm_up() -> None:
+    """Load what every configuration loads (kernels, BLAS, autograd), so model memory is measured alone."""
+    model = SubspaceModel(mlp((8, 8, 2)), "fastfood", 4, seed=0)
+    train_step_fn(model, torch.randn(2, 8), torch.zeros(2, dtype=torch.long))()
+
+
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def bench_step(widths, kind: str, d: int, seconds: float) -> dict:
+    """One configuration, in its own process: memory first, then interleaved timing against direct."""
+    torch.set_num_threads(2)
+    inputs, labels = torch.randn(BATCH, widths[0]), torch.randint(0, widths[-1], (BATCH,))
+    warm_up()
+    before_mb = reset_peak_rss()
+    try:
+        model = make_model(widths, kind, d)
+    except (MemoryError, ValueError) as error:
+        return {"skipped": str(error)}
+    step = train_step_fn(model, inputs, labels)
+    for _ in range(3):
+        step()
+    peak_mb = _status_mb("VmHWM:")
+    D = sum(p.numel() for p in mlp(widths).parameters())
+    result = {"D": D, "peak_rss_mb": peak_mb, "model_mb": peak_mb - before_mb}
+    if kind == "direct":
+        return result
+
+    direct_step = train_step_fn(make_model(widths, "direct", d), inputs, labels)
+    block = max(1, min(20, int(seconds / 10 / (statistics.median(timed_ms(step, 3)) / 1e3))))
+    direct_times, subspace_times = [], []
+    for _ in range(5):
+        direct_times += timed_ms(direct_step, block)
+        subspace_times += timed_ms(step, block)
+    direct_ms, subspace_ms = statistics.median(direct_times), statistics.median(subspace_times)
+    return {**result, "step_ms": subspace_ms, "direct_step_ms": direct_ms, "ratio_to_direct": subspace_ms / direct_ms}
+
+
+def run_in_child(widths, kind: str, d: int, seconds: float) -> dict:
+    request = json.dumps({"widths": widths, "kind": kind, "d": d, "seconds": seconds})
+    child = subprocess.run([sys.executable, __file__, "--child", request], capture_output=True, text=True)
+    if child.returncode != 0:  # e.g. killed for memory: record it, keep the other results
+        return {"skipped": f"child process failed ({child.returncode}): {child.stderr.strip()[-300:]}"}
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def bench_steps(nets: dict, dims, seconds: float) -> list[dict]:
+    rows = []
+    for net, widths in nets.items():
+        for kind in KINDS:
+            for d in dims if kind != "direct" else [None]:
+                row = {"net": net, "kind": kind, "d": d, **run_in_child(list(widths), kind, d or 1, seconds)}
+                print(f"step {row}", flush=True)
+                rows.append(row)
+    return rows
+
+
+def check_targets(hadamard_rows: list[dict], step_rows: list[dict]) -> dict:
+    def ratios(kind, net=None):
+        return [
+            r["ratio_to_direct"]
+            for r in step_rows
+            if r["kind"] == kind and r["d"] == 10_000 and "ratio_to_direct" in r and net in (None, r["net"])
+        ]
+
+    measured = {
+        "hadamard_2^24_forward_backward_ms": [r["forward_backward_ms"] for r in hadamard_rows if r["length"] == 2**24],
+        "fastfood_over_direct_mlp_1m_d10000": ratios("fastfood", "mlp_1m"),
+        "sparse_over_direct_d10000": ratios("sparse"),
+    }
+    return {
+        name: {"target": TARGETS[name], "measured": max(values), "met": max(values) <= TARGETS[name]}
+        for name, values in measured.items()
+        if values
+    }
+
+
+def markdown(results: dict) -> str:
+    lines = [
+        f"Measured {results['date']} on {results['machine']['cpu']} ({results['machine']['threads']} threads), "
+        f"torch {results['machine']['torch']}, compiled kernels: {results['machine']['compiled_kernels']}.",
+        "",
+        "| Hadamard length L | forward+backward (ms) | matmul forward (ms) | naive radix-2 forward (ms) |",
+        "|---|---|---|---|",
+    ]
+    for r in results["hadamard"]:
+        lines.append(
+            f"| 2^{r['length'].bit_length() - 1} | {r['forward_backward_ms']:.2f} | {r['matmul_forward_ms']:.2f} "
+            f"| {r['naive_forward_ms']:.1f} |"
+        )
+    lines += [
+        "",
+        f"Training step (forward, backward, Adam), batch {BATCH}; ratio = subspace step / direct step in one process.",
+        "",
+        "| net | D | kind | d | step (ms) | ratio to direct | peak RSS (MB) | model + training (MB) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results["steps"]:
+        if "skipped" in r:
+            reason = r["skipped"].splitlines()[0][:90]
+            lines.append(f"| {r['net']} | | {r['kind']} | {r['d']} | skipped: {reason} | | | |")
+            continue
+        step = f"{r['step_ms']:.2f}" if "step_ms" in r else ""
+        ratio = f"{r['ratio_to_direct']:.2f}x" if "ratio_to_direct" in r else "1 (reference)"
+        lines.append(
+            f"| {r['net']} | {r['D']:,} | {r['kind']} | {r['d'] or ''} | {step} | {ratio} "
+            f"| {r['peak_rss_mb']:.0f} | {r['model_mb']:.0f} |"
+        )
+    lines += ["", "| target | goal | measured | met |", "|---|---|---|---|"]
+    for name, t in results["targets"].items():
+        lines.append(f"| {name} | <= {t['target']} | {t['measured']:.2f} | {'yes' if t['met'] else 'no'} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: check that the script runs")
+    parser.add_argument("--out-dir", type=Path, default=RESULTS)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        request = json.loads(args.child)
+        print(json.dumps(bench_step(request["widths"], request["kind"], request["d"], request["seconds"])))
+        return
+
+    torch.set_num_threads(2)
+    plan = QUICK if args.quick else FULL
+    hadamard_rows = bench_hadamard(plan["hadamard_log_lengths"])
+    step_rows = bench_steps(plan["nets"], plan["dims"], plan["seconds_per_config"])
+    results = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": {
+            "cpu": cpu_name(),
+            "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+            "compiled_kernels": compiled_kernels_available(),
+        },
+        "hadamard": hadamard_rows,
+        "steps": step_rows,
+        "targets": check_targets(hadamard_rows, step_rows),
+    }
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / "core.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out_dir / "core.md").write_text(markdown(results))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
