@@ -81,3 +81,27 @@ def intrinsic_dimension(
     means = rng.choice(estimates, size=(resamples, estimates.size), replace=True).mean(axis=1)
     low, high = np.percentile(means, [2.5, 97.5])
     return {**summary, "value": float(estimates.mean()), "interval": [float(low), float(high)]}
+
+
+def markdown_summary(tasks: dict[str, dict], tolerance: float = 0.3) -> str:
+    """A table of d_int by both thresholds beside the paper's value (which uses the absolute threshold)."""
+
+    def show(estimate: dict) -> str:
+        if estimate["value"] is None:
+            return "not reached"
+        low, high = estimate["interval"]
+        bound = " (upper bound)" if estimate["upper_bound"] else ""
+        return f"{estimate['value']:.0f} [{low:.0f}, {high:.0f}]{bound}"
+
+    lines = [
+        "| task | D | baseline val acc | d_int90, 90% of 1.0 | d_int90, 90% of baseline | paper | within 30% |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for task, facts in tasks.items():
+        value, paper = facts["absolute"]["value"], facts["paper_d_int90"]
+        close = "yes" if value is not None and abs(value - paper) <= tolerance * paper else "no"
+        lines.append(
+            f"| {task} | {facts['D']:,} | {facts['baseline_val_acc']:.4f} | {show(facts['absolute'])} "
+            f"| {show(facts['relative'])} | {paper} | {close} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,9 @@
+"""DVC stage `baseline`: the full-space runs of every task of a profile. Args: Hydra overrides (profile=...)."""
+
+import sys
+
+from intrinsic_dim.study import baselines, profile_name
+
+if __name__ == "__main__":
+    for result in baselines(profile_name(sys.argv[1:]), sys.argv[1:]):
+        print(result["task"], "seed", result["seed"], "val/acc", round(result["metrics"]["val/acc"], 4))
