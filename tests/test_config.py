@@ -57,3 +57,10 @@ def test_paths_are_relative_to_the_checkout():
     cfg = compose()
     assert not Path(cfg.paths.root_dir).is_absolute()
     assert Path(cfg.dataset.mirror).parts[-3:] == ("shared", "data", "mnist")
+
+
+def test_wandb_is_offline_unless_wandb_mode_says_otherwise(monkeypatch):
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    assert compose(["logger=wandb"]).logger.mode == "offline"
+    monkeypatch.setenv("WANDB_MODE", "online")
+    assert compose(["logger=wandb"]).logger.mode == "online"

@@ -107,6 +107,7 @@ def test_study_reuses_finished_runs_and_retrains_corrupt_ones(prepared_subset, t
     trained = []
     monkeypatch.setattr(study, "train", lambda cfg: trained.append(cfg) or {"retrained": True})
     assert study.run("test", "sweep", "mnist_fc", "fastfood", 8, 0, overrides) == first  # reused, not trained
+    assert study.run("test", "sweep", "mnist_fc", "fastfood", 8, 0, [*overrides, "logger=wandb"]) == first
     result_file = study.run_dir(tmp_path, "test", "sweep", "mnist_fc", "fastfood", 8, 0) / RESULT_FILE
     result_file.write_text(result_file.read_text()[:50])  # a write cut short
     assert study.run("test", "sweep", "mnist_fc", "fastfood", 8, 0, overrides) == {"retrained": True}

@@ -27,6 +27,11 @@ def run_dir(results_dir: Path, profile: str, group: str, task: str, kind: str, d
     return Path(results_dir) / profile / group / task / kind / f"d{d}" / f"s{seed}"
 
 
+def same_run(stored: dict, wanted: dict) -> bool:
+    """Configs that differ only in how they log describe the same run."""
+    return {k: v for k, v in stored.items() if k != "logger"} == {k: v for k, v in wanted.items() if k != "logger"}
+
+
 def run(profile: str, group: str, task: str, kind: str, d: int | None, seed: int, extra: Sequence[str] = ()) -> dict:
     """Train one run, or return its stored result if it was trained with the same config."""
     overrides = [f"profile={profile}", f"task={task}", f"subspace={kind}", f"seed={seed}", f"sweep={profile}"]
@@ -41,7 +46,7 @@ def run(profile: str, group: str, task: str, kind: str, d: int | None, seed: int
         except json.JSONDecodeError:
             log.warning("%s is corrupt (interrupted write?): training that run again", result_file)
         else:
-            if stored.get("config") == plain(cfg):
+            if same_run(stored.get("config", {}), plain(cfg)):
                 return stored
             log.info("config changed since %s was written: training it again", result_file)
     return train(cfg)
