@@ -4,16 +4,10 @@ import sys
 from pathlib import Path
 
 from intrinsic_dim.config import compose
-from intrinsic_dim.mnist import DataError, fetch
-
-
-def main() -> None:
-    dataset = compose(sys.argv[1:]).dataset
-    try:
-        print(fetch(Path(dataset.root), Path(dataset.mirror) if dataset.mirror else None, dataset.download))
-    except DataError as error:
-        sys.exit(f"fetch_data: {error}")
-
+from intrinsic_dim.errors import one_line_errors
+from intrinsic_dim.mnist import fetch
 
 if __name__ == "__main__":
-    main()
+    with one_line_errors("fetch_data"):
+        dataset = compose(sys.argv[1:]).dataset
+        print(fetch(Path(dataset.root), Path(dataset.mirror) if dataset.mirror else None, dataset.download))

@@ -20,7 +20,7 @@ def test_fetch_copies_from_the_mirror_and_keeps_existing_files(tmp_path):
 
 
 def test_missing_data_offline_names_both_fixes(tmp_path):
-    with pytest.raises(mnist.DataError, match="set data.mirror .* or set data.download=true"):
+    with pytest.raises(mnist.DataError, match="set dataset.mirror .* or set dataset.download=true"):
         mnist.fetch(tmp_path, mirror=tmp_path / "nowhere", download=False)
 
 
@@ -29,7 +29,7 @@ def test_failed_download_names_the_mirror(tmp_path, monkeypatch):
         raise RuntimeError("Error downloading train-images-idx3-ubyte.gz")
 
     monkeypatch.setattr(mnist, "MNIST", offline)
-    with pytest.raises(mnist.DataError, match="download failed .* set data.mirror"):
+    with pytest.raises(mnist.DataError, match="download failed .* set dataset.mirror"):
         mnist.fetch(tmp_path, mirror=None, download=True)
 
 

@@ -115,3 +115,14 @@ def test_study_reuses_finished_runs_and_retrains_corrupt_ones(prepared_subset, t
         "retrained": True
     }  # another config is another run
     assert len(trained) == 2
+
+
+def test_bad_input_on_the_command_line_is_one_line(tmp_path):
+    command = [sys.executable, "-m", "intrinsic_dim.train", "subspace=fastfood", "subspace.d=10000000"]
+    command += ["logger=csv", f"paths.results_dir={tmp_path}"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "train: d=10000000 exceeds the number of trainable parameters D=199210; "
+        "choose d <= D (or subspace=none to train in the full space)"
+    )

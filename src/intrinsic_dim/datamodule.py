@@ -8,7 +8,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from intrinsic_dim.mnist import DataError
+from intrinsic_dim.errors import DataError
 
 
 class PreparedImages(L.LightningDataModule):

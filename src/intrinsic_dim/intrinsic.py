@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from intrinsic_dim.errors import BadInput
+
 DEFINITIONS = ("absolute", "relative")
 
 
@@ -25,9 +27,9 @@ class Threshold:
 
     def __post_init__(self) -> None:
         if self.definition not in DEFINITIONS:
-            raise ValueError(f"unknown threshold definition {self.definition!r}; choose one of {DEFINITIONS}")
+            raise BadInput(f"unknown threshold definition {self.definition!r}; choose one of {DEFINITIONS}")
         if not 0 < self.fraction <= 1:
-            raise ValueError(f"threshold fraction must be in (0, 1], got {self.fraction}")
+            raise BadInput(f"threshold fraction must be in (0, 1], got {self.fraction}")
 
     def target(self, baseline: float) -> float:
         return self.fraction * (1.0 if self.definition == "absolute" else baseline)
@@ -62,7 +64,7 @@ def intrinsic_dimension(
     for run in runs:
         by_seed.setdefault(int(run["seed"]), []).append((float(run["d"]), float(run["value"])))
     if not by_seed:
-        raise ValueError("no runs to compute an intrinsic dimension from; run the sweep first")
+        raise BadInput("no runs to compute an intrinsic dimension from; run the sweep first")
     target = threshold.target(baseline)
     per_seed = {seed_: crossing(*zip(*points, strict=True), target) for seed_, points in sorted(by_seed.items())}
     summary = {

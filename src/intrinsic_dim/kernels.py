@@ -16,6 +16,8 @@ from pathlib import Path
 
 import torch
 
+from intrinsic_dim.errors import BadInput
+
 log = logging.getLogger(__name__)
 
 _SOURCE = Path(__file__).parent / "csrc" / "kernels.cpp"
@@ -58,7 +60,7 @@ def _use_compiled(x: torch.Tensor) -> bool:
 
 def check_power_of_two(length: int) -> None:
     if length < 1 or length & (length - 1):
-        raise ValueError(f"Hadamard transform needs a power-of-two length, got {length}; zero-pad the input")
+        raise BadInput(f"Hadamard transform needs a power-of-two length, got {length}; zero-pad the input")
 
 
 @functools.cache

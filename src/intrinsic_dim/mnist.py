@@ -11,15 +11,13 @@ import torch
 from torchvision.datasets import MNIST
 from torchvision.datasets.mnist import read_image_file, read_label_file
 
+from intrinsic_dim.errors import DataError
+
 RAW_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 SPLIT_SIZES = {"train": 60_000, "test": 10_000}
-
-
-class DataError(RuntimeError):
-    """Missing or corrupt data; the message names the fix."""
 
 
 def raw_dir(root: Path) -> Path:
@@ -47,13 +45,13 @@ def fetch(root: Path, mirror: Path | None, download: bool) -> Path:
             MNIST(str(root), train=True, download=True)
         except Exception as error:  # torchvision raises bare RuntimeError/URLError after trying its mirrors
             raise DataError(
-                f"MNIST download failed ({type(error).__name__}); with no network, set data.mirror to a local "
+                f"MNIST download failed ({type(error).__name__}); with no network, set dataset.mirror to a local "
                 f"copy in torchvision's layout (a folder with MNIST/raw/), e.g. ../shared/data/mnist"
             ) from error
         return target
     raise DataError(
-        f"MNIST not found in {target} or in mirror {mirror}; set data.mirror to a local copy with MNIST/raw/ "
-        "(e.g. ../shared/data/mnist) or set data.download=true on a machine with network access"
+        f"MNIST not found in {target} or in mirror {mirror}; set dataset.mirror to a local copy with MNIST/raw/ "
+        "(e.g. ../shared/data/mnist) or set dataset.download=true on a machine with network access"
     )
 
 

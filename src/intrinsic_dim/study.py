@@ -15,6 +15,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from intrinsic_dim.config import compose, plain
+from intrinsic_dim.errors import BadInput
 from intrinsic_dim.intrinsic import DEFINITIONS, Threshold, intrinsic_dimension
 from intrinsic_dim.search import search_intrinsic_dimension
 from intrinsic_dim.train import RESULT_FILE, train
@@ -111,7 +112,7 @@ def baseline_accuracy(profile: str, extra: Sequence[str] = ()) -> dict[str, floa
         accuracies.setdefault(result["task"], []).append(result["metrics"][METRIC])
     missing = sorted(set(cfg.profile.tasks) - set(accuracies))
     if missing:
-        raise SystemExit(
+        raise BadInput(
             f"no baseline results for {', '.join(missing)}; run the baseline stage first (dvc repro baseline)"
         )
     return {task: sum(values) / len(values) for task, values in accuracies.items()}

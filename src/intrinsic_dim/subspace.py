@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from intrinsic_dim.errors import BadInput
 from intrinsic_dim.projections import make_projection
 
 
@@ -38,7 +39,7 @@ class SubspaceModel(nn.Module):
                 tensors.append(parameter)
             aliases[id(parameter)].append(name)
         if not tensors:
-            raise ValueError(f"{type(module).__name__} has no trainable parameters to reparametrize")
+            raise BadInput(f"{type(module).__name__} has no trainable parameters to reparametrize")
         self.module = module
         self._names = list(aliases.values())
         self._shapes = [tensor.shape for tensor in tensors]
@@ -103,7 +104,7 @@ class SubspaceModel(nn.Module):
             hint = "build the base model with the checkpoint's init seed or pretrained weights"
         else:
             hint = "build the SubspaceModel with the checkpoint's kind, d and seed"
-        raise ValueError(f"checkpoint does not match this SubspaceModel: {details}; {hint}")
+        raise BadInput(f"checkpoint does not match this SubspaceModel: {details}; {hint}")
 
     def extra_repr(self) -> str:
         return ", ".join(f"{key}={value}" for key, value in self.spec.items())

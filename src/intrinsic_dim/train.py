@@ -14,6 +14,7 @@ from omegaconf import DictConfig
 
 from intrinsic_dim.classifier import Classifier
 from intrinsic_dim.config import plain
+from intrinsic_dim.errors import one_line_errors
 
 log = logging.getLogger(__name__)
 RESULT_FILE = "result.json"
@@ -85,7 +86,8 @@ def train(cfg: DictConfig) -> dict:
 
 @hydra.main(version_base="1.3", config_path="../../conf", config_name="train")
 def main(cfg: DictConfig) -> float:
-    return train(cfg)["metrics"]["val/acc"]
+    with one_line_errors("train"):
+        return train(cfg)["metrics"]["val/acc"]
 
 
 if __name__ == "__main__":

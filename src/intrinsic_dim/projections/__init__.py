@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from intrinsic_dim.errors import BadInput
 from intrinsic_dim.projections.base import Projection
 from intrinsic_dim.projections.dense import DenseProjection
 from intrinsic_dim.projections.fastfood import FastfoodBank, FastfoodProjection
@@ -17,7 +18,7 @@ PROJECTIONS: dict[str, type[Projection]] = {
 
 def make_projection(kind: str, sizes: Sequence[int], d: int, seed: int) -> Projection:
     if kind not in PROJECTIONS:
-        raise ValueError(f"unknown subspace kind {kind!r}; choose one of {', '.join(PROJECTIONS)}")
+        raise BadInput(f"unknown subspace kind {kind!r}; choose one of {', '.join(PROJECTIONS)}")
     return PROJECTIONS[kind](sizes, d, seed)
 
 

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from intrinsic_dim.errors import BadInput
+
 
 class Projection(nn.Module):
     """theta_d (trainable_size,) -> offset of all D parameters (D,), flattened in parameter order.
@@ -25,11 +27,11 @@ class Projection(nn.Module):
         self.d = int(d)
         self.seed = int(seed)
         if not self.sizes or min(self.sizes) <= 0:
-            raise ValueError(f"{self.kind} projection needs at least one non-empty parameter tensor, got {sizes}")
+            raise BadInput(f"{self.kind} projection needs at least one non-empty parameter tensor, got {sizes}")
         if self.d <= 0:
-            raise ValueError(f"subspace dimension d must be positive, got d={self.d}")
+            raise BadInput(f"subspace dimension d must be positive, got d={self.d}")
         if self.d > self.D:
-            raise ValueError(
+            raise BadInput(
                 f"d={self.d} exceeds the number of trainable parameters D={self.D}; "
                 "choose d <= D (or subspace=none to train in the full space)"
             )

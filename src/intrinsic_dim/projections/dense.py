@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import psutil
 import torch
 
+from intrinsic_dim.errors import TooLarge
 from intrinsic_dim.projections.base import Projection
 
 
@@ -18,7 +19,7 @@ class DenseProjection(Projection):
         needed = self.D * self.d * 4
         available = psutil.virtual_memory().available
         if needed > available:
-            raise MemoryError(
+            raise TooLarge(
                 f"dense projection D={self.D} x d={self.d} needs {needed / 2**30:.1f} GiB but only "
                 f"{available / 2**30:.1f} GiB is free; use subspace kind 'fastfood' or 'sparse'"
             )

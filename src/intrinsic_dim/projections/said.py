@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from intrinsic_dim.errors import BadInput
 from intrinsic_dim.projections.base import Projection
 from intrinsic_dim.projections.fastfood import FastfoodBank, next_power_of_two
 
@@ -24,7 +25,7 @@ class SAIDProjection(Projection):
         super().__init__(sizes, d, seed)
         tensors = len(self.sizes)
         if self.d <= tensors:
-            raise ValueError(
+            raise BadInput(
                 f"said spends one of d on each of the model's {tensors} parameter tensors, so it needs "
                 f"d > {tensors}, got d={self.d}; increase d or use subspace kind 'fastfood'"
             )
