@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import itertools
 import json
 import platform
 import statistics
@@ -26,7 +25,9 @@ import torch
 from torch import nn
 
 from intrinsic_dim import SubspaceModel, hadamard_transform
+from intrinsic_dim.errors import BadInput
 from intrinsic_dim.kernels import compiled_kernels_available, hadamard_, hadamard_matmul
+from intrinsic_dim.models import fully_connected
 
 RESULTS = Path(__file__).parent / "results"
 BATCH = 128
@@ -99,16 +100,16 @@ def bench_hadamard(log_lengths) -> list[dict]:
     return rows
 
 
-def mlp(widths) -> nn.Sequential:
-    layers = []
-    for fan_in, fan_out in itertools.pairwise(widths):
-        layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
-    return nn.Sequential(*layers[:-1])
+def mlp(widths) -> nn.Module:
+    return fully_connected(widths[0], tuple(widths[1:-1]), widths[-1])
 
 
-def make_model(widths, kind: str, d: int) -> nn.Module:
+def make_model(widths, kind: str, d: int) -> tuple[nn.Module, int]:
+    """The model to time and D, the parameter count of its network."""
     torch.manual_seed(0)
-    return mlp(widths) if kind == "direct" else SubspaceModel(mlp(widths), kind, d, seed=0)
+    net = mlp(widths)
+    D = sum(p.numel() for p in net.parameters())
+    return (net if kind == "direct" else SubspaceModel(net, kind, d, seed=0)), D
 
 
 def train_step_fn(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor):
@@ -140,10 +141,10 @@ def warm_up() -> None:
 
 
 def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else platform.processor() or platform.machine()
 
 
 def bench_step(widths, kind: str, d: int, seconds: float) -> dict:
@@ -153,19 +154,18 @@ def bench_step(widths, kind: str, d: int, seconds: float) -> dict:
     warm_up()
     before_mb = reset_peak_rss()
     try:
-        model = make_model(widths, kind, d)
-    except (MemoryError, ValueError) as error:
+        model, D = make_model(widths, kind, d)
+    except BadInput as error:  # e.g. a dense projection that cannot fit: recorded, the run goes on
         return {"skipped": str(error)}
     step = train_step_fn(model, inputs, labels)
     for _ in range(3):
         step()
     peak_mb = _status_mb("VmHWM:")
-    D = sum(p.numel() for p in mlp(widths).parameters())
     result = {"D": D, "peak_rss_mb": peak_mb, "model_mb": peak_mb - before_mb}
     if kind == "direct":
         return result
 
-    direct_step = train_step_fn(make_model(widths, "direct", d), inputs, labels)
+    direct_step = train_step_fn(make_model(widths, "direct", d)[0], inputs, labels)
     block = max(1, min(20, int(seconds / 10 / (statistics.median(timed_ms(step, 3)) / 1e3))))
     direct_times, subspace_times = [], []
     for _ in range(5):

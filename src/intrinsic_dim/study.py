@@ -70,8 +70,8 @@ def sweep(profile: str, baseline_accuracy: dict[str, float], extra: Sequence[str
     threshold = Threshold(settings.threshold.definition, settings.threshold.fraction)
     results = []
     for task in settings.tasks:
+        target = threshold.target(baseline_accuracy[task])
         for seed in settings.seeds:
-            target = threshold.target(baseline_accuracy[task])
             results += grid_then_search(profile, task, seed, target, settings, extra)
     return results
 

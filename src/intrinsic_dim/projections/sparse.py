@@ -48,11 +48,10 @@ class SparseProjection(Projection):
         keys = torch.unique(cols * self.D + rows)
         cols, rows = keys // self.D, keys % self.D
         signs = torch.randint(0, 2, (keys.numel(),), generator=generator).mul_(2).sub_(1)
-        self.nnz = keys.numel()
 
         row_major = torch.argsort(rows * self.d + cols)
         rows, signed_cols = rows[row_major], (signs * (cols + 1))[row_major]
-        index_dtype = torch.int32 if self.nnz < 2**31 else torch.int64
+        index_dtype = torch.int32 if keys.numel() < 2**31 else torch.int64
         row_starts = torch.zeros(self.D + 1, dtype=torch.int64)
         row_starts[1:] = torch.cumsum(torch.bincount(rows, minlength=self.D), 0)
         self.register_buffer("row_starts", row_starts.to(index_dtype), persistent=False)
@@ -60,6 +59,10 @@ class SparseProjection(Projection):
         self.register_buffer("signed_cols", signed_cols.to(col_dtype), persistent=False)
         scales = torch.bincount(cols, minlength=self.d).float().rsqrt()
         self.register_buffer("scales", scales, persistent=False)
+
+    @property
+    def nnz(self) -> int:
+        return self.signed_cols.numel()
 
     def forward(self, theta_d: torch.Tensor) -> torch.Tensor:
         return _SparseMatVec.apply(theta_d, self.row_starts, self.signed_cols, self.scales)
