@@ -27,7 +27,7 @@ from torch import nn
 from intrinsic_dim import SubspaceModel, hadamard_transform
 from intrinsic_dim.errors import BadInput
 from intrinsic_dim.kernels import compiled_kernels_available, hadamard_, hadamard_matmul
-from intrinsic_dim.models import fully_connected
+from intrinsic_dim.tasks.vision.models import fully_connected
 
 RESULTS = Path(__file__).parent / "results"
 BATCH = 128

@@ -1,13 +1,15 @@
-"""Put the raw MNIST files in data/ (tracked by data.dvc): from the local mirror, or by download if enabled."""
+"""Put a dataset's raw files in data/<name> (tracked by data.dvc): from the local mirror, or downloaded.
+
+`python pipelines/fetch_data.py [dataset=mnist] [dataset.source.download=true]`
+"""
 
 import sys
-from pathlib import Path
+
+import hydra
 
 from intrinsic_dim.config import compose
 from intrinsic_dim.errors import one_line_errors
-from intrinsic_dim.mnist import fetch
 
 if __name__ == "__main__":
     with one_line_errors("fetch_data"):
-        dataset = compose(sys.argv[1:]).dataset
-        print(fetch(Path(dataset.root), Path(dataset.mirror) if dataset.mirror else None, dataset.download))
+        print(hydra.utils.instantiate(compose(sys.argv[1:], config_name="data").dataset.source).fetch())

@@ -5,10 +5,15 @@ for _name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
     os.environ.setdefault(_name, "1")
 os.environ.setdefault("WANDB_MODE", "offline")
 
+from pathlib import Path  # noqa: E402
+
+import hydra  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from helpers import MNIST_MIRROR  # noqa: E402
 from intrinsic_dim import kernels  # noqa: E402
+from intrinsic_dim.config import compose  # noqa: E402
 
 
 @pytest.fixture(params=["compiled", "torch_ops"])
@@ -17,6 +22,19 @@ def implementation(request, monkeypatch):
     if request.param == "torch_ops":
         monkeypatch.setattr(kernels, "compiled_kernels_available", lambda: False)
     return request.param
+
+
+@pytest.fixture(scope="session")
+def prepared_subset(tmp_path_factory) -> Path:
+    """The first 512 real MNIST examples of each split, prepared as the pipeline prepares them."""
+    if not MNIST_MIRROR.is_dir():
+        pytest.skip("no local MNIST mirror")
+    source = compose([f"dataset.source.root={MNIST_MIRROR}"], config_name="data").dataset.source
+    splits = hydra.utils.instantiate(source).prepare()
+    subset = {name: (splits[name][0][:512], splits[name][1][:512]) for name in ("train", "val", "test")}
+    path = tmp_path_factory.mktemp("prepared") / "mnist.pt"
+    torch.save({**subset, "mean": splits["mean"], "std": splits["std"]}, path)
+    return path
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,11 +1,76 @@
-"""Explicit dense references for the implicit projections."""
+"""Shared by the tests: repository paths, commands, in-process studies, dense references of projections."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import scipy.linalg
 import torch
 
+from intrinsic_dim.config import compose
 from intrinsic_dim.projections import Projection
 from intrinsic_dim.projections.fastfood import FastfoodBank, draw_fastfood_row
+from intrinsic_dim.run import run
+from intrinsic_dim.study.coordinator import Study
+
+ROOT = Path(__file__).parents[1]
+MNIST_MIRROR = ROOT.parent / "shared" / "data" / "mnist"
+
+
+def command(args: Sequence[str], cwd: Path = ROOT, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run a command with this test's Python first on PATH (DVC stages call `python`)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def succeeds(args: Sequence[str], cwd: Path = ROOT) -> str:
+    done = command(args, cwd)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout + done.stderr
+
+
+def fails_in_one_line(args: Sequence[str], cwd: Path = ROOT) -> str:
+    """The last stderr line of a command that must exit 1 without a traceback."""
+    done = command(args, cwd)
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    return done.stderr.strip().splitlines()[-1]
+
+
+def study_arguments(tmp_path: Path, family: str, stage: str, *overrides: str) -> list[str]:
+    return [f"study.family={family}", f"study.stage={stage}", "profile=test", "logger=csv",
+            f"paths.results_dir={tmp_path / 'results'}", f"paths.log_dir={tmp_path / 'logs'}", *overrides]  # fmt: skip
+
+
+def run_in_process(overrides: Sequence[str], log_dir: Path) -> dict:
+    cfg = compose(overrides, config_name="study")
+    cfg.paths.output_dir = str(log_dir / "_".join(o.replace("/", "_") for o in overrides[-4:]))
+    return run(cfg)
+
+
+def in_process_study(arguments: Sequence[str], fail=lambda overrides: False) -> dict:
+    """A study stage whose batches run one after another in this process (the basic launcher's behavior).
+
+    `fail(overrides)` makes chosen runs fail, as a crashing job would.
+    """
+    cfg = compose(arguments, config_name="study")
+    log_dir = Path(cfg.paths.log_dir)
+
+    def launch(batch):
+        outcomes = []
+        for overrides in batch:
+            try:
+                if fail(overrides):
+                    raise RuntimeError("this run crashed")
+                outcomes.append((True, run_in_process(overrides, log_dir)))
+            except Exception as error:
+                outcomes.append((False, error))
+        return outcomes
+
+    return Study(cfg, arguments, lambda overrides: compose(overrides, config_name="study"), launch).run()
 
 
 def materialize(projection: Projection) -> torch.Tensor:

@@ -1,62 +1,71 @@
 from pathlib import Path
 
+import hydra
 import pytest
+from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from intrinsic_dim.config import CONF_DIR, compose, plain
-from intrinsic_dim.models import fully_connected, lenet
+from intrinsic_dim.config import CONF_DIR, compose
+from intrinsic_dim.study.identity import run_key
 
 
 def options(group: str) -> list[str]:
     return sorted(path.stem for path in (CONF_DIR / group).glob("*.yaml"))
 
 
-def combinations() -> list[list[str]]:
-    """Every task x subspace kind, and every other group's options once each."""
-    runs = [[f"task={task}", f"subspace={kind}"] for task in options("task") for kind in options("subspace")]
-    return runs + [[f"{group}={option}"] for group in ("trainer", "logger", "profile") for option in options(group)]
+PROFILES = {name: OmegaConf.load(CONF_DIR / "profile" / f"{name}.yaml") for name in options("profile")}
 
 
-@pytest.mark.parametrize("overrides", combinations(), ids=lambda overrides: ",".join(overrides))
-def test_configs_compose_and_resolve(overrides):
-    cfg = compose(
-        [*overrides, "subspace.d=100"] if any("subspace=" in o and "none" not in o for o in overrides) else overrides
-    )
-    cfg.paths.output_dir = "out"
-    resolved = plain(cfg)
-    kind = resolved["subspace"]["kind"]
-    assert resolved["task"]["optimizer"]["lr"] == resolved["profile"]["lr"]["full" if kind == "none" else "subspace"]
+@pytest.mark.parametrize("task", options("task"))
+@pytest.mark.parametrize("kind", options("subspace"))
+def test_every_task_and_kind_resolves_to_a_run_identity(task, kind):
+    d = [f"subspace.d={100}"] if kind != "none" else []
+    _, settings, code = run_key(compose([f"task={task}", f"subspace={kind}", *d]))
+    assert settings["task"]["name"] == task and settings["subspace"]["kind"] == kind and len(code) == 64
 
 
-@pytest.mark.parametrize("experiment", options("experiment"))
-def test_experiments_compose(experiment):
-    cfg = compose([f"experiment={experiment}", "subspace.d=100"])
-    assert cfg.sweep == experiment and cfg.subspace.kind == "fastfood" and cfg.profile.name == "paper"
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_task_of_a_profile_has_its_budget_and_study_settings(profile):
+    for task in PROFILES[profile].tasks:
+        cfg = compose([f"profile={profile}", f"task={task}"])
+        budget = cfg.task.budget
+        assert budget.kinds and budget.grid and budget.precision > 1, task
+        study = cfg.task.study
+        assert study.mode in ("max", "min") and study.headline in study.thresholds, task
+        assert cfg.task.family in ("toy", "mnist"), task
+
+
+@pytest.mark.parametrize("group", ["trainer", "logger", "profile"])
+def test_every_option_composes(group):
+    for option in options(group):
+        OmegaConf.to_container(compose([f"{group}={option}"])[group], resolve=True)
 
 
 @pytest.mark.parametrize(
     ("launcher", "target"),
-    [("basic", "BasicLauncher"), ("submitit_local", "LocalLauncher"), ("submitit_slurm", "SlurmLauncher")],
-)
+    [("basic", "BasicLauncher"), ("joblib", "JoblibLauncher"), ("submitit_local", "LocalLauncher"),
+     ("submitit_slurm", "SlurmLauncher")],
+)  # fmt: skip
 def test_launchers_compose(launcher, target):
-    assert compose([f"hydra/launcher={launcher}"]).hydra.launcher._target_.endswith(target)
+    assert compose([f"hydra/launcher={launcher}"], config_name="study").hydra.launcher._target_.endswith(target)
 
 
-def test_config_dimensions_match_the_models():
-    assert compose(["task=mnist_fc"]).task.D == sum(p.numel() for p in fully_connected().parameters())
-    assert compose(["task=mnist_lenet"]).task.D == sum(p.numel() for p in lenet().parameters())
+def test_the_study_config_is_a_multirun_with_the_study_sweeper():
+    cfg = compose(["study.family=mnist"], config_name="study")
+    assert cfg.hydra.mode == RunMode.MULTIRUN and cfg.hydra.sweeper._target_.endswith("StudySweeper")
+    assert cfg.quiet and not cfg.trainer.enable_progress_bar
 
 
-def test_subspace_d_must_be_given():
-    cfg = compose(["subspace=fastfood"])
-    with pytest.raises(Exception, match="Missing mandatory value"):
-        OmegaConf.to_container(cfg.subspace, resolve=True, throw_on_missing=True)
+@pytest.mark.parametrize(("task", "D"), [("mnist_fc", 199_210), ("mnist_lenet", 44_426)])
+def test_the_nets_have_the_paper_sizes(task, D):
+    net = hydra.utils.instantiate(compose([f"task={task}"]).task.model)
+    assert sum(p.numel() for p in net.parameters()) == D
 
 
 def test_paths_are_relative_to_the_checkout():
     cfg = compose()
     assert not Path(cfg.paths.root_dir).is_absolute()
-    assert Path(cfg.dataset.mirror).parts[-3:] == ("shared", "data", "mnist")
+    assert Path(cfg.dataset.source.mirror).parts[-3:] == ("shared", "data", "mnist")
 
 
 def test_wandb_is_offline_unless_wandb_mode_says_otherwise(monkeypatch):
@@ -64,3 +73,9 @@ def test_wandb_is_offline_unless_wandb_mode_says_otherwise(monkeypatch):
     assert compose(["logger=wandb"]).logger.mode == "offline"
     monkeypatch.setenv("WANDB_MODE", "online")
     assert compose(["logger=wandb"]).logger.mode == "online"
+
+
+def test_the_pipeline_variables_name_existing_options():
+    variables = OmegaConf.load(CONF_DIR / "pipeline.yaml")
+    assert variables.profile in options("profile") and variables.trainer in options("trainer")
+    assert compose([f"hydra/launcher={variables.launcher}"], config_name="study").hydra.launcher

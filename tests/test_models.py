@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from intrinsic_dim.models import fully_connected, lenet
+from intrinsic_dim.tasks.vision.models import fully_connected, lenet
 
 
 def parameter_count(module) -> int:

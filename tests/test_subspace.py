@@ -169,3 +169,17 @@ def test_cuda_matches_cpu(kind):
     model.cuda()
     assert model.module[0].weight.untyped_storage().data_ptr() == model.theta_0.untyped_storage().data_ptr()
     assert torch.allclose(model(x.cuda()).cpu(), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_projection_runs_in_float32_under_autocast(kind, implementation):
+    """Half precision would make P theta_d wrong by up to 16% at large D; autocast must not reach it."""
+    model = SubspaceModel(make_net(), kind, d=100, seed=0)
+    with torch.no_grad():
+        model.theta_d.normal_(0, 0.01, generator=torch.Generator().manual_seed(1))
+        exact = model.parameters_flat()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            autocast = model.parameters_flat()
+            logits = model(torch.randn(8, 12))
+    assert autocast.dtype == torch.float32 and torch.equal(autocast, exact)
+    assert logits.dtype == torch.bfloat16  # the network itself still runs under autocast

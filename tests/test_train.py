@@ -1,87 +1,142 @@
+"""Single runs: the supervised and toy jobs, result files, reuse, logging, devices and the CLI."""
+
 import json
 import subprocess
 import sys
-from pathlib import Path
 
+import hydra
 import pytest
 import torch
 import wandb
 
-from intrinsic_dim import mnist, study
+from helpers import ROOT, fails_in_one_line
+from intrinsic_dim import SubspaceModel, job, tracking
 from intrinsic_dim.config import compose
-from intrinsic_dim.train import CHECKPOINT_FILE, RESULT_FILE, train
+from intrinsic_dim.run import run
+from intrinsic_dim.study.store import RESULT_FILE, STATE_FILE
 
-ROOT = Path(__file__).parents[1]
-MIRROR = ROOT.parent / "shared" / "data" / "mnist"
 KINDS = ["none", "dense", "sparse", "fastfood", "said"]
 
 
-@pytest.fixture(scope="session")
-def prepared_subset(tmp_path_factory) -> Path:
-    """The first 512 real MNIST examples of each split, prepared as the pipeline prepares them."""
-    if not mnist.raw_dir(MIRROR).is_dir():
-        pytest.skip("no local MNIST mirror")
-    splits = mnist.prepare(mnist.raw_dir(MIRROR), {}, validation_size=512, seed=0)
-    path = tmp_path_factory.mktemp("prepared") / "mnist.pt"
-    torch.save({name: (images[:512], labels[:512]) for name, (images, labels) in splits.items()}, path)
-    return path
-
-
-def tiny_config(prepared: Path, output_dir: Path, *overrides: str):
-    cfg = compose([f"dataset.prepared={prepared}", "logger=csv", "trainer.fast_dev_run=true", *overrides])
-    cfg.paths.output_dir = str(output_dir)
+def tiny_config(prepared, tmp_path, *overrides):
+    cfg = compose([f"dataset.prepared={prepared}", f"paths.results_dir={tmp_path / 'results'}", "logger=csv",
+                   "trainer.fast_dev_run=true", *overrides])  # fmt: skip
+    cfg.paths.output_dir = str(tmp_path / "logs")
     return cfg
+
+
+def stored(result: dict, tmp_path) -> list:
+    return sorted((tmp_path / "results").rglob(RESULT_FILE))
 
 
 @pytest.mark.parametrize("task", ["mnist_fc", "mnist_lenet"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_fast_dev_run_writes_result_next_to_checkpoint(prepared_subset, tmp_path, task, kind):
+def test_a_run_stores_its_result_and_subspace_state(prepared_subset, tmp_path, task, kind):
     d = ["subspace.d=40"] if kind != "none" else []
     cfg = tiny_config(prepared_subset, tmp_path, f"task={task}", f"subspace={kind}", "seed=3", *d)
-    result = train(cfg)
-    stored = json.loads((tmp_path / RESULT_FILE).read_text())
-    assert stored == json.loads(json.dumps(result))
-    assert (tmp_path / CHECKPOINT_FILE).is_file()
-    assert stored["D"] == cfg.task.D and stored["kind"] == kind and stored["d"] == (40 if kind != "none" else None)
-    assert stored["seed"] == 3 and stored["projection_seed"] == 3 and stored["config"]["subspace"]["seed"] == 3
-    assert {"train/loss", "val/acc", "test/acc"} <= set(stored["metrics"])
-    assert 0 <= stored["metrics"]["test/acc"] <= 1
+    result = run(cfg)
+    [path] = stored(result, tmp_path)
+    assert json.loads(path.read_text()) == json.loads(json.dumps(result))
+    assert path.parent.parent.parent.name == ("baseline" if kind == "none" else "sweep")
+    assert result["D"] == {"mnist_fc": 199_210, "mnist_lenet": 44_426}[task] and result["tensors"] == {"mnist_fc": 6, "mnist_lenet": 10}[task]
+    assert result["seed"] == 3 and result["identity"]["subspace"]["seed"] == 3
+    assert {"val/acc", "test/acc"} == set(result["metrics"]) and 0 <= result["metrics"]["test/acc"] <= 1
+    assert (path.parent / STATE_FILE).is_file() == (kind != "none")
+    assert not list(path.parent.rglob("*wandb*")) and not list(path.parent.rglob("*.ckpt"))  # only small files
+
+
+def test_stored_theta_d_rebuilds_the_trained_model(prepared_subset, tmp_path):
+    cfg = tiny_config(prepared_subset, tmp_path, "subspace=said", "subspace.d=60", "trainer.fast_dev_run=false",
+                      "trainer.max_steps=3", "trainer.limit_val_batches=0")  # fmt: skip
+    result = run(cfg)
+    state = torch.load(stored(result, tmp_path)[0].parent / STATE_FILE)
+    assert state["theta_d"].shape == (60 - 6,) and state["theta_d"].abs().sum() > 0
+    torch.manual_seed(cfg.seed)  # the init seed gives theta_0 back
+    rebuilt = SubspaceModel(hydra.utils.instantiate(cfg.task.model), "said", 60, cfg.subspace.seed)
+    rebuilt.load_state_dict(state)
+    x = torch.load(prepared_subset)["test"][0][:8].float()
+    with pytest.raises(Exception, match="checkpoint does not match"):
+        SubspaceModel(hydra.utils.instantiate(cfg.task.model), "said", 60, 4).load_state_dict(state)
+    assert rebuilt(x).shape == (8, 10)
+
+
+def test_a_finished_run_is_read_not_trained_again(prepared_subset, tmp_path, monkeypatch):
+    cfg = tiny_config(prepared_subset, tmp_path, "subspace=fastfood", "subspace.d=8")
+    first = run(cfg)
+    monkeypatch.setattr(job, "execute", lambda *args: pytest.fail("trained again"))
+    assert run(cfg) == first
+    assert run(tiny_config(prepared_subset, tmp_path, "subspace=fastfood", "subspace.d=8", "logger=wandb")) == first
+    path = stored(first, tmp_path)[0]
+    for damaged in (path.read_text()[:50], "[1, 2]"):  # a write cut short, something else entirely
+        path.write_text(damaged)
+        monkeypatch.setattr(job, "execute", lambda *args: (_ for _ in ()).throw(RuntimeError("retrained")))
+        with pytest.raises(RuntimeError, match="retrained"):
+            run(cfg)
+
+
+def test_quiet_runs_write_their_output_to_their_log(prepared_subset, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "intrinsic_dim.train", "subspace=fastfood", "subspace.d=8", "quiet=true",
+         "trainer.max_steps=3", f"dataset.prepared={prepared_subset}", f"paths.results_dir={tmp_path}",
+         f"paths.log_dir={tmp_path / 'logs'}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr == "" and len(done.stdout.splitlines()) == 1  # the result's summary line, nothing else
+    [log] = (tmp_path / "logs").rglob("output.log")
+    assert "GPU available" in log.read_text() and "Epoch 0" in log.read_text()  # the banner and the progress bar
 
 
 def test_wandb_logs_offline_and_finishes(prepared_subset, tmp_path):
-    cfg = tiny_config(prepared_subset, tmp_path, "logger=wandb", "trainer.fast_dev_run=false", "profile.epochs=1")
-    train(cfg)
-    assert wandb.run is None  # finished: the next job of a multirun starts its own run
-    assert list((tmp_path / "wandb").glob("offline-run-*"))
+    cfg = tiny_config(prepared_subset, tmp_path, "logger=wandb", "trainer.fast_dev_run=false", "trainer.max_steps=2")
+    result = run(cfg)
+    assert wandb.run is None  # finished: the next run starts its own
+    assert list((tmp_path / "logs" / result["key"][:10] / "wandb").glob("offline-run-*"))
 
 
-def test_a_failing_logger_never_kills_training(prepared_subset, tmp_path):
-    cfg = tiny_config(
-        prepared_subset,
-        tmp_path,
-        "logger=wandb",
-        "+logger.no_such_wandb_option=1",
-        "trainer.fast_dev_run=false",
-        "profile.epochs=1",
-    )
-    with pytest.warns(UserWarning, match="logging to CSV instead"):
-        train(cfg)
-    assert (tmp_path / RESULT_FILE).is_file() and (tmp_path / "csv").is_dir()
+def test_wandb_online_without_network_falls_back_to_offline_within_seconds(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
+    monkeypatch.setattr(tracking, "_online_failed", False)
+    logger = compose(["logger=wandb", "logger.mode=online", "logger.init_timeout=2"]).logger
+    with tracking.wandb_run(logger, tmp_path, quiet=True, name="probe") as run_:
+        assert run_ is not None and run_.settings.mode == "offline"
+    assert tracking._online_failed  # the next runs go offline at once
+    with tracking.wandb_run(logger, tmp_path, quiet=True, name="probe") as again:
+        assert again.settings.mode == "offline"
+
+
+def test_a_logger_that_cannot_start_never_costs_the_run(prepared_subset, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("W&B is down")
+
+    monkeypatch.setattr(tracking, "_init", broken)
+    cfg = tiny_config(prepared_subset, tmp_path, "logger=wandb", "trainer.fast_dev_run=false", "trainer.max_steps=2")
+    result = run(cfg)
+    assert list((tmp_path / "logs" / result["key"][:10] / "csv").rglob("metrics.csv"))
+
+
+def test_the_toy_job_solves_at_ten_and_not_at_nine(tmp_path):
+    def toy(d):
+        cfg = compose(["task=toy", "subspace=fastfood", f"subspace.d={d}", "logger=csv",
+                       f"paths.results_dir={tmp_path}"])  # fmt: skip
+        cfg.paths.output_dir = str(tmp_path / "logs")
+        return run(cfg)["metrics"]["loss"]
+
+    assert toy(10) < 1e-12 < 1.0 < toy(9)
 
 
 @pytest.mark.slow
 def test_ddp_sim_takes_the_same_first_step_as_one_process(prepared_subset, tmp_path):
     """One full-data batch of 512 on one process, or two disjoint batches of 256 whose gradients DDP averages:
     the same gradient, so the same Adam step."""
-    common = ["subspace=fastfood", "subspace.d=50", "trainer.max_steps=1", "trainer.limit_val_batches=0",
-              "trainer.limit_test_batches=0"]  # fmt: skip
-    train(tiny_config(prepared_subset, tmp_path / "single", *common, "task.data.batch_size=512"))
-    train(tiny_config(prepared_subset, tmp_path / "ddp", *common, "trainer=ddp_sim", "task.data.batch_size=256"))
-    single, ddp = (
-        torch.load(tmp_path / run / CHECKPOINT_FILE)["state_dict"]["net.theta_d"] for run in ("single", "ddp")
-    )
-    assert single.abs().sum() > 0
-    assert torch.allclose(single, ddp, atol=1e-6)
+    common = ["subspace=fastfood", "subspace.d=50", "trainer.fast_dev_run=false", "trainer.max_steps=1",
+              "trainer.limit_val_batches=0", "trainer.limit_test_batches=0"]  # fmt: skip
+    single = run(tiny_config(prepared_subset, tmp_path / "single", *common, "task.data.batch_size=512"))
+    ddp = run(tiny_config(prepared_subset, tmp_path / "ddp", *common, "trainer=ddp_sim", "task.data.batch_size=256"))
+    single_theta, ddp_theta = (torch.load(stored(r, tmp_path / name)[0].parent / STATE_FILE)["theta_d"]
+                               for r, name in ((single, "single"), (ddp, "ddp")))  # fmt: skip
+    assert single_theta.abs().sum() > 0
+    assert torch.allclose(single_theta, ddp_theta, atol=1e-6)
 
 
 @pytest.mark.slow
@@ -89,40 +144,30 @@ def test_multirun_with_submitit_local(prepared_subset, tmp_path):
     command = [
         sys.executable, "-m", "intrinsic_dim.train", "-m", "hydra/launcher=submitit_local",
         "subspace=fastfood", "subspace.d=8,16", "trainer.fast_dev_run=true", "logger=csv",
-        f"dataset.prepared={prepared_subset}", f"paths.results_dir={tmp_path}", "sweep=multirun_test",
+        f"dataset.prepared={prepared_subset}", f"paths.results_dir={tmp_path}", f"paths.log_dir={tmp_path / 'logs'}",
     ]  # fmt: skip
     subprocess.run(command, check=True, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    results = sorted((tmp_path / "multirun_test").rglob(RESULT_FILE))
-    assert [json.loads(path.read_text())["d"] for path in results] == [16, 8]
-    assert [path.parent.relative_to(tmp_path).as_posix() for path in results] == [
-        "multirun_test/mnist_fc/fastfood/d16/s0",
-        "multirun_test/mnist_fc/fastfood/d8/s0",
-    ]
+    results = sorted((tmp_path / "mnist" / "sweep" / "mnist_fc").glob(f"*/{RESULT_FILE}"))
+    assert sorted(json.loads(path.read_text())["d"] for path in results) == [8, 16]
+    assert sorted(path.parent.name[:14] for path in results) == ["fastfood-d16-s", "fastfood-d8-s0"]
 
 
-def test_study_reuses_finished_runs_and_retrains_corrupt_ones(prepared_subset, tmp_path, monkeypatch):
-    overrides = [f"dataset.prepared={prepared_subset}", f"paths.results_dir={tmp_path}", "logger=csv"]
-    overrides += ["profile=test", "trainer.fast_dev_run=true"]
-    first = study.run("test", "sweep", "mnist_fc", "fastfood", 8, 0, overrides)
-    trained = []
-    monkeypatch.setattr(study, "train", lambda cfg: trained.append(cfg) or {"retrained": True})
-    assert study.run("test", "sweep", "mnist_fc", "fastfood", 8, 0, overrides) == first  # reused, not trained
-    assert study.run("test", "sweep", "mnist_fc", "fastfood", 8, 0, [*overrides, "logger=wandb"]) == first
-    result_file = study.run_dir(tmp_path, "test", "sweep", "mnist_fc", "fastfood", 8, 0) / RESULT_FILE
-    result_file.write_text(result_file.read_text()[:50])  # a write cut short
-    assert study.run("test", "sweep", "mnist_fc", "fastfood", 8, 0, overrides) == {"retrained": True}
-    assert study.run("test", "sweep", "mnist_fc", "fastfood", 8, 0, [*overrides, "profile.epochs=2"]) == {
-        "retrained": True
-    }  # another config is another run
-    assert len(trained) == 2
+def test_a_single_run_shows_lightning_progress_and_one_summary_line(prepared_subset, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "intrinsic_dim.train", "subspace=fastfood", "subspace.d=8", "logger=csv",
+         "trainer.max_steps=3", f"dataset.prepared={prepared_subset}", f"paths.results_dir={tmp_path}",
+         f"paths.log_dir={tmp_path / 'logs'}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Epoch 0" in done.stdout  # Lightning's progress bar
+    assert done.stdout.strip().splitlines()[-1].startswith("mnist_fc fastfood d=8 seed=0 (D=199,210): test/acc ")
 
 
-def test_bad_input_on_the_command_line_is_one_line(tmp_path):
-    command = [sys.executable, "-m", "intrinsic_dim.train", "subspace=fastfood", "subspace.d=10000000"]
-    command += ["logger=csv", f"paths.results_dir={tmp_path}"]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert done.stderr.strip().splitlines()[-1] == (
+def test_d_above_D_on_the_command_line_is_one_line(tmp_path):
+    line = fails_in_one_line([sys.executable, "-m", "intrinsic_dim.train", "subspace=fastfood", "subspace.d=10000000",
+                              "logger=csv", f"paths.results_dir={tmp_path}", f"paths.log_dir={tmp_path}"])  # fmt: skip
+    assert line == (
         "train: d=10000000 exceeds the number of trainable parameters D=199210; "
         "choose d <= D (or subspace=none to train in the full space)"
     )

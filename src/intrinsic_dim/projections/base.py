@@ -36,6 +36,11 @@ class Projection(nn.Module):
                 "choose d <= D (or subspace=none to train in the full space)"
             )
 
+    @staticmethod
+    def min_dimension(tensors: int) -> int:
+        """The smallest d this kind accepts for a model with `tensors` parameter tensors."""
+        return 1
+
     @property
     def trainable_size(self) -> int:
         """Length of theta_d; kinds with extra trainable scalars (SAID) spend part of d on them."""

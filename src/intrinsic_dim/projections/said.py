@@ -24,7 +24,7 @@ class SAIDProjection(Projection):
     def __init__(self, sizes: Sequence[int], d: int, seed: int) -> None:
         super().__init__(sizes, d, seed)
         tensors = len(self.sizes)
-        if self.d <= tensors:
+        if self.d < self.min_dimension(tensors):
             raise BadInput(
                 f"said spends one of d on each of the model's {tensors} parameter tensors, so it needs "
                 f"d > {tensors}, got d={self.d}; increase d or use subspace kind 'fastfood'"
@@ -43,6 +43,10 @@ class SAIDProjection(Projection):
         for bank_index, members in enumerate(self.groups):
             for row, index in enumerate(members):
                 self._location[index] = (bank_index, row)
+
+    @staticmethod
+    def min_dimension(tensors: int) -> int:
+        return tensors + 1  # one scale per tensor, and at least one entry of theta
 
     @property
     def trainable_size(self) -> int:

@@ -1,0 +1,44 @@
+"""DVC stage `<family>`: d_int90 of a family's tasks from its sweep manifest.
+
+Writes metrics/<profile>/<family>/<task>-<kind>.json (the numbers `dvc metrics show` prints) and
+reports/<profile>/<family>/ (summary.md, details.json, curves/ for `dvc plots show`, the figure), and logs
+one W&B run with the table and the figure. `python pipelines/report.py study.family=mnist profile=quick`
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from intrinsic_dim import tracking
+from intrinsic_dim.config import compose
+from intrinsic_dim.errors import one_line_errors
+from intrinsic_dim.plots import plot_metric_vs_d
+from intrinsic_dim.study import manifest
+from intrinsic_dim.study.report import markdown, summarize, write_curves, write_metrics
+
+if __name__ == "__main__":
+    with one_line_errors("report"):
+        cfg = compose(sys.argv[1:], config_name="study")
+        family, profile = cfg.study.family, cfg.profile.name
+        command = f"dvc repro {family}_sweep"
+        path = manifest.manifest_path(cfg.paths.results_dir, family, "sweep", profile)
+        summary = summarize(manifest.read(path, command), Path(cfg.paths.results_dir), f"run `{command}` again")
+        reports = Path(cfg.paths.reports_dir) / profile / family
+        write_metrics(summary, Path(cfg.paths.metrics_dir) / profile / family)
+        write_curves(summary, reports / "curves")
+        table = markdown(summary)
+        (reports / "summary.md").write_text(table)
+        (reports / "details.json").write_text(json.dumps(summary, indent=2) + "\n")
+        plot_metric_vs_d(summary, reports / f"{family}.png")
+        print(table, end="")
+        with tracking.wandb_run(
+            cfg.logger, Path(cfg.paths.log_dir) / family / "summary", quiet=True,
+            name=f"{family}/{profile}", group=family, job_type="summary", config={"study": summary},
+        ) as run:  # fmt: skip
+            if run is not None:
+                import wandb
+
+                rows = [line.strip("|").split("|") for line in table.splitlines()[2:]]
+                header = [cell.strip() for cell in table.splitlines()[0].strip("|").split("|")]
+                run.log({"d_int90": wandb.Table(columns=header, data=[[c.strip() for c in row] for row in rows]),
+                         "metric_vs_d": wandb.Image(str(reports / f"{family}.png"))})  # fmt: skip

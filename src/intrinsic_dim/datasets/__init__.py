@@ -1,0 +1,1 @@
+"""Raw datasets: fetched from a local mirror or downloaded, checked, and split once into a prepared file."""

@@ -1,0 +1,14 @@
+"""The Hydra app of a study stage (conf/study.yaml): its sweeper plans the runs, each job is one run."""
+
+from __future__ import annotations
+
+import hydra
+from omegaconf import DictConfig
+
+from intrinsic_dim.config import CONF_DIR
+from intrinsic_dim.run import run
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="study")
+def main(cfg: DictConfig) -> dict:
+    return run(cfg)

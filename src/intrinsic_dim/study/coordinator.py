@@ -1,0 +1,274 @@
+"""A study stage of one task family, as rounds of independent runs sent through a launcher.
+
+baseline: one round, the full-space run of every task and seed of the profile.
+sweep: the grid of every (task, kind, seed) in one round, then one round per bisection step of every search
+still open. Runs already stored are reused, never launched; the stage ends by writing its manifest.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import statistics
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from intrinsic_dim.errors import BadInput
+from intrinsic_dim.projections import PROJECTIONS
+from intrinsic_dim.run import check
+from intrinsic_dim.study import manifest, store
+from intrinsic_dim.study.identity import run_key
+from intrinsic_dim.study.intrinsic import Threshold, reaches
+from intrinsic_dim.study.progress import Progress, run_line
+from intrinsic_dim.study.search import expected_runs, next_dimensions
+
+Compose = Callable[[Sequence[str]], DictConfig]  # overrides -> the config of that run
+Launch = Callable[[list[list[str]]], list[tuple[bool, Any]]]  # a batch of runs' overrides -> (ok, result or error)
+POLL_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    task: str
+    kind: str
+    d: int | None
+    seed: int
+
+    def overrides(self) -> list[str]:
+        d = [f"subspace.d={self.d}"] if self.d is not None else []
+        return [f"task={self.task}", f"subspace={self.kind}", *d, f"seed={self.seed}"]
+
+    def label(self) -> str:
+        return f"{self.task} {self.kind}" + (f" d={self.d}" if self.d is not None else "") + f" seed {self.seed}"
+
+
+@dataclass(eq=False)  # each search is its own key in a round's plan
+class Search:
+    """The search of one (task, kind, seed) for every target of its task."""
+
+    task: str
+    kind: str
+    seed: int
+    grid: list[int]
+    min_d: int
+    max_d: int
+    precision: float
+    targets: list[Callable[[float], bool]]  # one `reached` test per threshold
+    values: dict[int, float] = field(default_factory=dict)
+
+    def next_dimensions(self) -> list[int]:
+        proposed = (next_dimensions(self.values, reached, self.grid, self.min_d, self.max_d, self.precision)
+                    for reached in self.targets)  # fmt: skip
+        return sorted(set(itertools.chain.from_iterable(proposed)))
+
+    def expected_runs(self) -> int:
+        return sum(expected_runs(self.values, reached, self.grid, self.precision) for reached in self.targets)
+
+
+def parallel_jobs(launcher: DictConfig) -> int:
+    """How many runs the launcher runs at once on this machine (joblib's n_jobs); 1 in-process."""
+    jobs = launcher.get("n_jobs") or 1
+    cores = len(os.sched_getaffinity(0))
+    return cores if jobs < 0 else min(jobs, cores)
+
+
+class Study:
+    def __init__(self, cfg: DictConfig, arguments: Sequence[str], compose: Compose, launch: Launch) -> None:
+        self.cfg = cfg
+        self.arguments = list(arguments)
+        self.compose = compose
+        self.launch = launch
+        self.family, self.stage, self.profile = cfg.study.family, cfg.study.stage, cfg.profile
+        self.results_dir = Path(cfg.paths.results_dir)
+        jobs = parallel_jobs(cfg.hydra.launcher)
+        # several runs side by side share the cores: each gets its part, or OpenMP threads spin against each other
+        self.threads = [f"threads={max(1, len(os.sched_getaffinity(0)) // jobs)}"] if jobs > 1 else []
+        self.progress: Progress | None = None
+
+    def job_config(self, spec: RunSpec) -> DictConfig:
+        return self.compose([*self.arguments, *spec.overrides()])
+
+    def tasks(self) -> dict[str, DictConfig]:
+        """The profile's tasks of this family, by name, with their study settings and budget resolved."""
+        for seed in self.profile.seeds:
+            if not isinstance(seed, int):
+                raise BadInput(f"profile {self.profile.name}: seed {seed!r} is not an integer; fix profile.seeds")
+        # the family first, without the study's overrides: those may name keys only this family's tasks have
+        mine = [name for name in self.profile.tasks if self.compose([f"task={name}"]).task.family == self.family]
+        return {name: self.compose([*self.arguments, f"task={name}"]).task for name in mine}
+
+    def run(self) -> dict:
+        if self.stage not in ("baseline", "sweep"):
+            raise BadInput(f"study.stage must be baseline or sweep, got {self.stage!r}")
+        self.progress = Progress(f"{self.family} {self.stage}")
+        try:
+            tasks = self.baselines() if self.stage == "baseline" else self.sweep()
+        finally:
+            self.progress.close()
+        study = {"family": self.family, "stage": self.stage, "profile": self.profile.name,
+                 "seeds": list(self.profile.seeds), "tasks": tasks}  # fmt: skip
+        manifest.write(manifest.manifest_path(self.results_dir, self.family, self.stage, self.profile.name), study)
+        return study
+
+    # -- the two stages --
+
+    def baselines(self) -> dict:
+        tasks = self.tasks()
+        specs = [RunSpec(task, "none", None, seed) for task in tasks for seed in self.profile.seeds]
+        results = self.execute(specs, f"{self.family} baseline", expected_later=0)
+        return {task: {"runs": [self.entry(spec, results[spec], 0) for spec in specs if spec.task == task]}
+                for task in tasks}  # fmt: skip
+
+    def sweep(self) -> dict:
+        command = f"dvc repro {self.family}_baseline"
+        baseline = manifest.read(
+            manifest.manifest_path(self.results_dir, self.family, "baseline", self.profile.name), command
+        )
+        tasks, searches = {}, []
+        for name, task in self.tasks().items():
+            facts = self.task_facts(name, task, baseline, command)
+            tasks[name] = {**facts, "runs": []}
+            for kind in task.budget.kinds:
+                if kind not in PROJECTIONS:
+                    raise BadInput(
+                        f"task {name}: unknown kind {kind!r} in its budget; choose from {', '.join(PROJECTIONS)}"
+                    )
+                min_d = PROJECTIONS[kind].min_dimension(facts["tensors"])
+                grid = sorted({d for d in task.budget.grid if min_d <= d <= facts["D"]}) or [min_d]
+                facts["min_d"][kind] = min_d
+                targets = [reaches(facts["mode"], spec["target"]) for spec in facts["thresholds"].values()]
+                searches += [Search(name, kind, seed, grid, min_d, facts["D"], task.budget.precision, targets)
+                             for seed in self.profile.seeds]  # fmt: skip
+        for round_index in itertools.count():
+            planned = {search: search.next_dimensions() for search in searches}
+            specs = [RunSpec(s.task, s.kind, d, s.seed) for s, dims in planned.items() for d in dims]
+            if not specs:
+                return tasks
+            later = sum(search.expected_runs() for search in searches) - len(specs)
+            results = self.execute(specs, f"{self.family} sweep, round {round_index + 1}", max(0, later))
+            for search, dims in planned.items():
+                for d in dims:
+                    result = results[RunSpec(search.task, search.kind, d, search.seed)]
+                    search.values[d] = self.metric(result, tasks[search.task]["metric"])
+                    tasks[search.task]["runs"].append(self.entry(RunSpec(search.task, search.kind, d, search.seed),
+                                                                 result, round_index + 1))  # fmt: skip
+        raise AssertionError("unreachable")
+
+    # -- helpers --
+
+    def task_facts(self, name: str, task: DictConfig, baseline: dict, command: str) -> dict:
+        """What the search and the report need of a task: metric, D, baseline value, targets."""
+        entries = baseline["tasks"].get(name, {}).get("runs", [])
+        if {entry["seed"] for entry in entries} != set(self.profile.seeds):
+            raise BadInput(f"the baseline of {name} lacks some seeds of profile {self.profile.name}; run `{command}`")
+        runs = [store.read(self.results_dir / entry["path"], f"run `{command}` again") for entry in entries]
+        metric, mode = task.study.metric, task.study.mode
+        reference = statistics.fmean(self.metric(run, metric) for run in runs)
+        thresholds = {}
+        for threshold_name, spec in task.study.thresholds.items():
+            if spec is not None:
+                threshold = Threshold.from_config(threshold_name, spec, mode)
+                thresholds[threshold_name] = {"label": threshold.label, "target": threshold.value(reference),
+                                              "fixed": threshold.target is not None}  # fmt: skip
+        if task.study.headline not in thresholds:
+            raise BadInput(f"task {name}: study.headline {task.study.headline!r} is not one of its thresholds")
+        return {
+            "metric": metric,
+            "mode": mode,
+            "D": runs[0]["D"],
+            "tensors": runs[0]["tensors"],
+            "baseline": {"value": reference, "runs": [entry["path"] for entry in entries]},
+            "thresholds": thresholds,
+            "headline": task.study.headline,
+            "paper": dict(task.study.paper) if task.study.get("paper") else None,
+            "kinds": list(task.budget.kinds),
+            "grid": list(task.budget.grid),
+            "precision": task.budget.precision,
+            "min_d": {},
+        }
+
+    @staticmethod
+    def metric(result: dict, name: str) -> float:
+        if name not in result["metrics"]:
+            raise BadInput(
+                f"run {result['task']} {result['kind']} seed {result['seed']} has no metric {name!r} (it has "
+                f"{', '.join(result['metrics'])}); measure that split via task.evaluate or change task.study.metric"
+            )
+        return result["metrics"][name]
+
+    def entry(self, spec: RunSpec, result: dict, round_index: int) -> dict:
+        directory = store.run_dir(self.results_dir, self.family, spec.task, spec.kind, spec.d, spec.seed, result["key"])
+        return {"kind": spec.kind, "d": spec.d, "seed": spec.seed, "round": round_index,
+                "path": directory.relative_to(self.results_dir).as_posix()}  # fmt: skip
+
+    def execute(self, specs: list[RunSpec], title: str, expected_later: int) -> dict[RunSpec, dict]:
+        """Every run's result: stored ones read, the others launched as one batch."""
+        results: dict[RunSpec, dict] = {}
+        pending: list[tuple[RunSpec, Path, Path]] = []
+        metrics: dict[str, str] = {}
+        for spec in specs:
+            cfg = self.job_config(spec)
+            check(cfg)
+            key = run_key(cfg)[0]
+            metrics[spec.task] = cfg.task.study.metric
+            directory = store.run_dir(self.results_dir, self.family, spec.task, spec.kind, spec.d, spec.seed, key)
+            stored = store.load(directory, key)
+            if stored is not None:
+                results[spec] = stored
+                self.progress.line(run_line(*self.fields(spec), stored, metrics[spec.task], reused=True), trained=False)
+            else:
+                log_file = Path(cfg.hydra.sweep.dir) / cfg.hydra.sweep.subdir / key[:10] / "output.log"
+                pending.append((spec, directory, log_file))
+        self.progress.plan(title, len(pending), expected_later)
+        if not pending:
+            return results
+        store.ensure_writable(self.results_dir)
+        reported: set[RunSpec] = set()
+
+        def report(spec: RunSpec, result: dict) -> None:
+            if spec not in reported:
+                reported.add(spec)
+                self.progress.line(run_line(*self.fields(spec), result, metrics[spec.task], reused=False), trained=True)
+
+        done = threading.Event()
+
+        def watch() -> None:  # results appear while the launcher blocks, from this or other processes
+            while not done.wait(POLL_SECONDS):
+                for spec, directory, _ in pending:
+                    if spec not in reported and (directory / store.RESULT_FILE).is_file():
+                        try:
+                            report(spec, store.parse_result(directory / store.RESULT_FILE))
+                        except BadInput:
+                            pass  # still being written
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            outcomes = self.launch([[*self.arguments, *spec.overrides(), *self.threads] for spec, _, _ in pending])
+        finally:
+            done.set()
+            watcher.join()
+        failures = []
+        for (spec, _, log_file), (ok, value) in zip(pending, outcomes, strict=True):
+            if ok:
+                results[spec] = value
+                report(spec, value)
+            else:
+                reason = " ".join(str(value).split())
+                kind = "" if isinstance(value, BadInput) else f"{type(value).__name__}: "
+                failures.append(f"  {spec.label()}: {kind}{reason} (log: {log_file})")
+        if failures:
+            raise BadInput(
+                f"{len(failures)} of {len(pending)} runs failed; every finished run is stored and will be reused "
+                "when you run this again:\n" + "\n".join(failures)
+            )
+        return results
+
+    @staticmethod
+    def fields(spec: RunSpec) -> tuple:
+        return spec.task, spec.kind, spec.d, spec.seed

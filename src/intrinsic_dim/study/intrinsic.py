@@ -1,0 +1,100 @@
+"""d_int90 from measured runs: the smallest d whose metric reaches a target, per seed, then over seeds.
+
+A target is either fixed (Li et al.'s MNIST numbers ask for 90% accuracy; the toy problem for a loss near 0)
+or a fraction of the full-space baseline. Between measured d the metric is interpolated linearly in log d.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from intrinsic_dim.errors import BadInput
+from intrinsic_dim.study.search import bracket
+
+MODES = ("max", "min")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """`target`, or `fraction` x the baseline (`of: baseline`); `mode` says whether higher is better."""
+
+    name: str
+    label: str
+    mode: str = "max"
+    target: float | None = None
+    fraction: float | None = None
+
+    @classmethod
+    def from_config(cls, name: str, spec: Mapping, mode: str) -> Threshold:
+        fixed, relative = spec.get("target") is not None, spec.get("of") == "baseline"
+        if mode not in MODES or fixed == relative or (relative and not 0 < spec.get("fraction", 0) <= 1):
+            raise BadInput(
+                f"threshold {name!r} must be {{target: <value>}} or {{of: baseline, fraction: <0..1>}} with mode "
+                f"max or min, got {dict(spec)} (mode {mode}); fix task.study.thresholds in conf/task"
+            )
+        return cls(name, spec.get("label", name), mode, spec.get("target"), spec.get("fraction"))
+
+    def value(self, baseline: float) -> float:
+        return self.target if self.target is not None else self.fraction * baseline
+
+
+def reaches(mode: str, target: float) -> Callable[[float], bool]:
+    """Whether a metric value reaches `target`: at least it for mode max, at most it for mode min."""
+    return (lambda value: value >= target) if mode == "max" else (lambda value: value <= target)
+
+
+def crossing(values: Mapping[int, float], target: float, reached) -> float | None:
+    """The d at which the curve first reaches `target`, linear in log d between measured points.
+
+    The smallest measured d if that already reaches it (an upper bound); None if no d does.
+    """
+    points = sorted(values.items())
+    if not points:
+        return None
+    if reached(points[0][1]):
+        return float(points[0][0])
+    for (d0, v0), (d1, v1) in itertools.pairwise(points):
+        if reached(v1):
+            share = (target - v0) / (v1 - v0)
+            return math.exp(math.log(d0) + share * (math.log(d1) - math.log(d0)))
+    return None
+
+
+def intrinsic_dimension(
+    per_seed: Mapping[int, Mapping[int, float]], target: float, reached, precision: float, resamples: int = 2000
+) -> dict:
+    """d_int from {seed: {d: value}}: one crossing per seed, their mean, and with 2+ seeds a bootstrap interval.
+
+    `refined` says whether every seed's crossing lies in a bracket of ratio <= precision (the search's
+    bisection), rather than between coarse grid points only.
+    """
+    seeds = {}
+    for seed, values in sorted(per_seed.items()):
+        low, high = bracket(values, reached)
+        seeds[seed] = {
+            "d": crossing(values, target, reached),
+            "bracket": [low, high],
+            "refined": low is not None and high is not None and (high / low <= precision or high - low <= 1),
+            "upper_bound": high is not None and low is None,
+        }
+    estimates = [facts["d"] for facts in seeds.values()]
+    summary = {
+        "target": target,
+        "seeds": len(seeds),
+        "per_seed": seeds,
+        "reached": bool(seeds) and all(value is not None for value in estimates),
+        "refined": bool(seeds) and all(facts["refined"] for facts in seeds.values()),
+        "upper_bound": any(facts["upper_bound"] for facts in seeds.values()),
+    }
+    if not summary["reached"]:
+        return {**summary, "value": None, "interval": None}
+    interval = None
+    if len(estimates) > 1:  # the 2.5-97.5 percentile range of the mean over seeds resampled with replacement
+        means = np.random.default_rng(0).choice(estimates, size=(resamples, len(estimates))).mean(axis=1)
+        interval = [float(bound) for bound in np.percentile(means, [2.5, 97.5])]
+    return {**summary, "value": float(np.mean(estimates)), "interval": interval}

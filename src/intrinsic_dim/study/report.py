@@ -1,0 +1,119 @@
+"""A family's results from its sweep manifest: d_int90 per task and kind, tables, curves, figure, W&B summary.
+
+Only the runs the manifest lists are read: a stale run in the store (older settings, code or seeds) never
+enters a number.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from pathlib import Path
+
+from intrinsic_dim.study import store
+from intrinsic_dim.study.intrinsic import intrinsic_dimension, reaches
+
+
+def summarize(study: dict, results_dir: Path, fix: str) -> dict:
+    """{task: {kind: facts}}: baseline, curves per seed, and d_int by every threshold of the task."""
+    summary = {}
+    for task, facts in study["tasks"].items():
+        metric = facts["metric"]
+        baseline = [store.read(Path(results_dir) / path, fix)["metrics"][metric] for path in facts["baseline"]["runs"]]
+        runs = [(entry, store.read(Path(results_dir) / entry["path"], fix)) for entry in facts["runs"]]
+        summary[task] = {}
+        for kind in facts["kinds"]:
+            per_seed: dict[int, dict[int, float]] = {}
+            for entry, result in runs:
+                if entry["kind"] == kind:
+                    per_seed.setdefault(entry["seed"], {})[entry["d"]] = result["metrics"][metric]
+            summary[task][kind] = {
+                "D": facts["D"],
+                "metric": metric,
+                "mode": facts["mode"],
+                "baseline": statistics.fmean(baseline),
+                "seeds": len(per_seed),
+                "headline": facts["headline"],
+                "paper": facts["paper"],
+                "curves": {seed: dict(sorted(values.items())) for seed, values in per_seed.items()},
+                "d_int": {
+                    name: {
+                        "label": threshold["label"],
+                        **intrinsic_dimension(
+                            per_seed, threshold["target"], reaches(facts["mode"], threshold["target"]),
+                            facts["precision"],
+                        ),
+                    }
+                    for name, threshold in facts["thresholds"].items()
+                },
+            }  # fmt: skip
+    return summary
+
+
+def headline_metrics(facts: dict) -> dict:
+    """The few numbers `dvc metrics show` prints for one task and kind."""
+    metrics = {"D": facts["D"], "seeds": facts["seeds"], "baseline": float(f"{facts['baseline']:.6g}")}
+    for name, estimate in facts["d_int"].items():
+        metrics[name] = None if estimate["value"] is None else round(estimate["value"], 1)
+        if estimate["interval"] is not None:
+            metrics[f"{name}_low"], metrics[f"{name}_high"] = (round(bound, 1) for bound in estimate["interval"])
+    if facts["paper"]:
+        metrics["paper"] = facts["paper"]["d_int90"]
+    return metrics
+
+
+def show(estimate: dict) -> str:
+    """One d_int value for a table: the value, its interval over seeds, and what it rests on."""
+    if estimate["value"] is None:
+        return "not reached"
+    value = f"<= {estimate['value']:,.0f}" if estimate["upper_bound"] else f"{estimate['value']:,.0f}"
+    if estimate["interval"] is not None:
+        value += " [{:,.0f}, {:,.0f}]".format(*estimate["interval"])
+    return f"{value} ({'bisection' if estimate['refined'] else 'grid only'})"
+
+
+def markdown(summary: dict) -> str:
+    lines = [
+        "| task | kind | D | baseline | seeds | d_int90 | threshold | other thresholds | paper |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for task, kinds in summary.items():
+        for kind, facts in kinds.items():
+            headline = facts["d_int"][facts["headline"]]
+            others = "; ".join(
+                f"{show(estimate)} at {estimate['label']}"
+                for name, estimate in facts["d_int"].items()
+                if name != facts["headline"]
+            )
+            paper = ""
+            if facts["paper"]:
+                paper = f"{facts['paper']['d_int90']:,}"
+                if headline["value"] is not None:
+                    paper += f" ({round(100 * (headline['value'] / facts['paper']['d_int90'] - 1)):+d}%)"
+            lines.append(
+                f"| {task} | {kind} | {facts['D']:,} | {facts['metric']} {facts['baseline']:.4g} | {facts['seeds']} "
+                f"| {show(headline)} | {headline['label']} | {others or '-'} | {paper} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def write_curves(summary: dict, directory: Path) -> None:
+    """One CSV per task and kind, for `dvc plots show`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for task, kinds in summary.items():
+        for kind, facts in kinds.items():
+            with (directory / f"{task}-{kind}.csv").open("w", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["d", "seed", facts["metric"].replace("/", "_")])
+                for seed, values in sorted(facts["curves"].items()):
+                    writer.writerows([d, seed, value] for d, value in values.items())
+
+
+def write_metrics(summary: dict, directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.json"):  # tasks or kinds no longer in the study
+        stale.unlink()
+    for task, kinds in summary.items():
+        for kind, facts in kinds.items():
+            (directory / f"{task}-{kind}.json").write_text(json.dumps(headline_metrics(facts), indent=2) + "\n")

@@ -1,0 +1,95 @@
+"""The result store: one folder per run identity, holding result.json and (for subspace runs) subspace.pt.
+
+results/<family>/<baseline|sweep>/<task>/<kind>-d<d>-s<seed>-<key>/ — readable, and unique per identity, so
+runs of older code or settings stay beside the current ones and are never overwritten. A folder counts only
+once its result.json is complete: files are written to a temporary name and renamed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from intrinsic_dim.errors import BadInput, DataError
+
+log = logging.getLogger(__name__)
+RESULT_FILE = "result.json"
+STATE_FILE = "subspace.pt"
+REQUIRED = ("key", "task", "kind", "d", "seed", "D", "metrics")
+
+
+def stage_of(kind: str) -> str:
+    return "baseline" if kind == "none" else "sweep"
+
+
+def run_name(kind: str, d: int | None, seed: int, key: str) -> str:
+    return f"{kind}-d{d}-s{seed}-{key[:10]}" if kind != "none" else f"none-s{seed}-{key[:10]}"
+
+
+def run_dir(results_dir: str | Path, family: str, task: str, kind: str, d: int | None, seed: int, key: str) -> Path:
+    return Path(results_dir) / family / stage_of(kind) / task / run_name(kind, d, seed, key)
+
+
+def parse_result(path: Path) -> dict:
+    """The result in `path`, or DataError if it is unreadable or incomplete."""
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(f"{path} is unreadable ({type(error).__name__})") from error
+    if not isinstance(result, dict) or not all(key in result for key in REQUIRED):
+        raise DataError(f"{path} is not a complete result (needs {', '.join(REQUIRED)})")
+    return result
+
+
+def load(directory: Path, key: str) -> dict | None:
+    """The finished result of run `key` in `directory`; None if there is none yet or it is damaged."""
+    path = directory / RESULT_FILE
+    if not path.is_file():
+        return None
+    try:
+        result = parse_result(path)
+    except DataError as error:
+        log.warning("%s: training that run again", error)
+        return None
+    return result if result["key"] == key else None
+
+
+def read(directory: Path, fix: str) -> dict:
+    """The result of the run in `directory`, which must be there and complete; the error names `fix`."""
+    try:
+        return parse_result(directory / RESULT_FILE)
+    except DataError as error:
+        raise DataError(f"{error}; {fix}") from error
+
+
+def ensure_writable(directory: Path) -> None:
+    """Fail before any training if results cannot be stored there."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as error:
+        raise BadInput(
+            f"cannot write results to {directory} ({error.strerror or error}); set paths.results_dir to a "
+            "writable folder"
+        ) from error
+
+
+def _replace_atomically(path: Path, write) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    write(temporary)
+    os.replace(temporary, path)
+
+
+def save(directory: Path, result: dict, state: dict | None) -> None:
+    """subspace.pt first, result.json last: a run is complete exactly when its result.json exists."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if state is not None:
+        _replace_atomically(directory / STATE_FILE, lambda path: torch.save(state, path))
+    text = json.dumps(result, indent=2) + "\n"
+    _replace_atomically(directory / RESULT_FILE, lambda path: path.write_text(text))

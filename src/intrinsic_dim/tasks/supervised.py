@@ -1,0 +1,101 @@
+"""Supervised classification with Lightning: the job of every image (and, later, text) classification task.
+
+The LightningModule takes the network (already wrapped in its subspace, or not), the optimizer and the
+scheduler from config, and reads batches either as (inputs, labels) tuples or as dicts with a "labels" entry
+(the form Hugging Face models take as keyword arguments).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import hydra
+import lightning as L
+import torch
+from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
+from omegaconf import DictConfig
+from torch import nn
+from torchmetrics import Metric, MetricCollection
+
+from intrinsic_dim.job import JobOutput, RunContext, in_subspace
+
+
+def split_batch(batch) -> tuple[tuple, dict, torch.Tensor]:
+    """(positional inputs, keyword inputs, labels) of a tuple batch or of a dict batch with "labels"."""
+    if isinstance(batch, Mapping):
+        inputs = dict(batch)
+        return (), inputs, inputs.pop("labels")
+    *inputs, labels = batch
+    return tuple(inputs), {}, labels
+
+
+class Classifier(L.LightningModule):
+    def __init__(
+        self,
+        net: nn.Module,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        metrics: Mapping[str, Metric],
+        scheduler: Callable | None = None,
+    ) -> None:
+        super().__init__()
+        self.net = net
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        self.metrics = MetricCollection(dict(metrics))
+        self.eval_split = "val"  # the prefix of what validation_step and test_step log
+
+    def forward(self, batch) -> torch.Tensor:
+        args, kwargs, _ = split_batch(batch)
+        output = self.net(*args, **kwargs)
+        return getattr(output, "logits", output)
+
+    def training_step(self, batch, batch_index):
+        logits = self(batch)
+        labels = split_batch(batch)[2]
+        loss = nn.functional.cross_entropy(logits, labels)
+        self.log("train/loss", loss, on_step=False, on_epoch=True)
+        return loss
+
+    def _evaluate(self, batch) -> None:
+        self.metrics.update(self(batch), split_batch(batch)[2])
+        self.log_dict({f"{self.eval_split}/{name}": metric for name, metric in self.metrics.items()})
+
+    def validation_step(self, batch, batch_index):
+        self._evaluate(batch)
+
+    def test_step(self, batch, batch_index):
+        self._evaluate(batch)
+
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": self.scheduler_factory(optimizer)}}
+
+
+def loggers(context: RunContext) -> list[Logger]:
+    if context.wandb_run is not None:
+        return [WandbLogger(experiment=context.wandb_run)]
+    return [CSVLogger(str(context.log_dir), name="csv")]
+
+
+def fit_classifier(cfg: DictConfig, context: RunContext) -> JobOutput:
+    """Fit on train (validating each epoch), then measure every split in `task.evaluate`."""
+    data = hydra.utils.instantiate(cfg.task.data)
+    net = in_subspace(hydra.utils.instantiate(cfg.task.model), cfg.subspace)
+    scheduler = hydra.utils.instantiate(cfg.task.scheduler) if cfg.task.scheduler else None
+    module = Classifier(
+        net,
+        optimizer=hydra.utils.instantiate(cfg.task.optimizer),
+        metrics=hydra.utils.instantiate(cfg.task.metrics),
+        scheduler=scheduler,
+    )
+    trainer = hydra.utils.instantiate(cfg.task.trainer, logger=loggers(context), default_root_dir=str(context.log_dir))
+    trainer.fit(module, datamodule=data)
+    metrics = {}
+    for split in cfg.task.evaluate:
+        module.eval_split = split
+        trainer.test(module, dataloaders=data.loader(split), verbose=False)
+        metrics.update(
+            {name: float(value) for name, value in trainer.callback_metrics.items() if name.startswith(f"{split}/")}
+        )
+    return JobOutput(metrics=metrics, model=module.net)

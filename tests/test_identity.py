@@ -1,0 +1,85 @@
+import shutil
+
+import pytest
+
+from intrinsic_dim.config import compose
+from intrinsic_dim.study import identity
+from intrinsic_dim.study.identity import code_fingerprint, module_closure, run_key
+
+BASE = ["task=mnist_fc", "subspace=fastfood", "subspace.d=300"]
+
+
+def key(*overrides: str) -> str:
+    return run_key(compose([*BASE, *overrides]))[0]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["paths.results_dir=/elsewhere", "paths.data_dir=/data", "paths.mirror_dir=/mirror"],
+        ["logger=csv"],
+        ["profile.seeds=[0,1,2]", "profile.tasks=[mnist_fc]"],  # a study's bookkeeping
+        ["task.budgets.quick.grid=[1,2,3]", "task.budgets.quick.precision=1.01", "task.budgets.paper.epochs=7"],
+        ["task.study.thresholds.absolute.target=0.5", "task.study.paper.d_int90=1"],
+        ["dataset.source.mirror=/x", "dataset.source.download=true"],
+        ["trainer=gpu", "trainer.enable_progress_bar=false", "quiet=true", "threads=1"],  # where and how it shows
+    ],
+    ids=lambda overrides: overrides[0].split("=")[0],
+)
+def test_what_does_not_determine_a_result_is_not_part_of_the_identity(overrides):
+    assert key(*overrides) == key()
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["task.budgets.quick.epochs=2"],  # through trainer.max_epochs
+        ["trainer.max_epochs=2"],
+        ["task.budgets.quick.lr.subspace=0.1"],  # through the optimizer's lr
+        ["seed=1"],
+        ["subspace.seed=7"],
+        ["subspace.d=301"],
+        ["subspace=sparse"],
+        ["task.data.batch_size=64"],
+        ["dataset.source.split_seed=1"],  # another validation split
+        ["trainer=ddp_sim"],  # another effective batch
+        ["task=mnist_lenet"],
+    ],
+    ids=lambda overrides: overrides[0],
+)
+def test_what_determines_a_result_changes_the_identity(overrides):
+    assert key(*overrides) != key()
+
+
+def test_identity_is_resolved_and_has_no_locations():
+    _, settings, _ = run_key(compose(BASE))
+    assert settings["task"]["trainer"]["max_epochs"] == 5 and settings["task"]["optimizer"]["lr"] == 0.03
+    assert settings["task"]["data"]["path"] == "<paths.prepared_dir>/mnist.pt"
+    assert "budgets" not in settings["task"] and "study" not in settings["task"]
+    assert "mirror" not in settings["dataset"]["source"]
+
+
+def test_the_fingerprint_covers_the_code_a_run_executes_and_nothing_else():
+    modules = module_closure(["intrinsic_dim.job", "intrinsic_dim.tasks.supervised.fit_classifier"], identity.PACKAGE_DIR)
+    assert {"intrinsic_dim.projections.fastfood", "intrinsic_dim.kernels", "intrinsic_dim.subspace"} <= set(modules)
+    assert not {name for name in modules if name.startswith("intrinsic_dim.study") or name.endswith("tracking")}
+
+
+def test_code_changes_change_the_fingerprint_comments_do_not(tmp_path):
+    package = tmp_path / "intrinsic_dim"
+    shutil.copytree(identity.PACKAGE_DIR, package, ignore=shutil.ignore_patterns("__pycache__"))
+
+    def fingerprint() -> str:
+        code_fingerprint.cache_clear()
+        return code_fingerprint(("intrinsic_dim.job",), package)
+
+    original = fingerprint()
+    fastfood = package / "projections" / "fastfood.py"
+    fastfood.write_text(fastfood.read_text().replace('"""Fastfood projection', '"""A Fastfood projection') + "# x\n")
+    assert fingerprint() == original  # docstrings and comments do not run
+    fastfood.write_text(fastfood.read_text().replace("out_size * row_gains", "2 * out_size * row_gains"))
+    assert fingerprint() != original
+    shutil.copytree(identity.PACKAGE_DIR, package, dirs_exist_ok=True)
+    kernel = package / "csrc" / "kernels.cpp"
+    kernel.write_text(kernel.read_text() + "\n// a changed kernel\n")
+    assert fingerprint() != original

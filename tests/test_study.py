@@ -1,0 +1,132 @@
+"""The study engine on tasks with known answers: identity, reuse, manifests, failures, launchers."""
+
+import json
+
+import pytest
+
+from helpers import in_process_study, study_arguments, succeeds
+from intrinsic_dim import job
+from intrinsic_dim.errors import BadInput
+from intrinsic_dim.study import identity, manifest
+from intrinsic_dim.study.report import summarize
+
+
+@pytest.fixture
+def trained(monkeypatch) -> list[tuple]:
+    """(task, kind, d, seed) of every run actually trained, in order."""
+    runs = []
+    execute = job.execute
+
+    def counting(cfg, context):
+        runs.append((cfg.task.name, cfg.subspace.kind, cfg.subspace.d, cfg.seed))
+        return execute(cfg, context)
+
+    monkeypatch.setattr(job, "execute", counting)
+    return runs
+
+
+def toy_study(tmp_path, *overrides, fail=lambda overrides: False) -> dict:
+    in_process_study(study_arguments(tmp_path, "toy", "baseline", *overrides))
+    return in_process_study(study_arguments(tmp_path, "toy", "sweep", *overrides), fail=fail)
+
+
+def toy_summary(tmp_path, study: dict) -> dict:
+    return summarize(study, tmp_path / "results", "rerun")["toy"]["fastfood"]
+
+
+def test_the_toy_search_finds_ten(tmp_path, trained):
+    study = toy_study(tmp_path)
+    estimate = toy_summary(tmp_path, study)["d_int"]["solved"]
+    assert estimate["per_seed"][0]["bracket"] == [9, 10] and estimate["refined"]
+    assert estimate["value"] == pytest.approx(10, rel=1e-6)
+    assert len(trained) == len(set(trained))  # no run twice
+
+
+def test_extending_a_study_retrains_nothing_already_done(tmp_path, trained):
+    toy_study(tmp_path)
+    first = set(trained)
+    trained.clear()
+    toy_study(tmp_path, "profile.seeds=[0,1]", "task.budgets.test.grid=[3,5,30]")  # a seed and a grid point more
+    assert not first & set(trained)
+    assert {seed for *_, seed in trained} == {0, 1} and (("toy", "fastfood", 5, 0) in trained)
+    trained.clear()
+    toy_study(tmp_path, "profile.seeds=[0,1]", "task.budgets.test.grid=[3,5,30]", "task.budgets.test.precision=1.5")
+    assert trained == []  # a coarser search precision needs no new run
+
+
+def test_a_setting_that_matters_or_a_code_change_retrains(tmp_path, trained, monkeypatch):
+    toy_study(tmp_path)
+    count = len(trained)
+    trained.clear()
+    toy_study(tmp_path, "task=toy", "task.budgets.test.max_iterations=400")  # a setting of that task only
+    assert len(trained) == count  # every run again
+    trained.clear()
+    fingerprint = identity.code_fingerprint
+    monkeypatch.setattr(identity, "code_fingerprint", lambda roots, root=identity.PACKAGE_DIR: "x" + fingerprint(roots))
+    toy_study(tmp_path)
+    assert len(trained) == count
+
+
+def test_stale_runs_never_enter_d_int(tmp_path):
+    toy_study(tmp_path, "profile.seeds=[0,1]")
+    study = toy_study(tmp_path)  # seeds [0]: the seed-1 runs stay in the store, outside the manifest
+    assert {entry["seed"] for entry in study["tasks"]["toy"]["runs"]} == {0}
+    stale = tmp_path / "results" / "toy" / "sweep" / "toy" / "fastfood-d11-s0-0000000000"
+    stale.mkdir()
+    (stale / "result.json").write_text(json.dumps({"key": "0", "task": "toy", "kind": "fastfood", "d": 11,
+                                                   "seed": 0, "D": 1000, "metrics": {"loss": 99.0}}))  # fmt: skip
+    summary = toy_summary(tmp_path, study)
+    assert summary["seeds"] == 1 and 11 not in summary["curves"][0]
+    assert summary["d_int"]["solved"]["value"] == pytest.approx(10, rel=1e-6)
+
+
+def test_failed_runs_are_listed_and_every_finished_run_is_kept(tmp_path, trained):
+    in_process_study(study_arguments(tmp_path, "toy", "baseline"))
+    sweep = study_arguments(tmp_path, "toy", "sweep")
+    with pytest.raises(BadInput, match=r"1 of 2 runs failed.*\n  toy fastfood d=30 seed 0: RuntimeError: this run crashed"):
+        in_process_study(sweep, fail=lambda overrides: "subspace.d=30" in overrides)
+    path = manifest.manifest_path(tmp_path / "results", "toy", "sweep", "test")
+    assert not path.exists()  # no manifest of an incomplete study
+    trained.clear()
+    in_process_study(sweep)
+    assert trained[0] == ("toy", "fastfood", 30, 0) and ("toy", "fastfood", 3, 0) not in trained
+
+
+def test_the_sweep_needs_its_baseline(tmp_path):
+    with pytest.raises(BadInput, match="run `dvc repro toy_baseline` first"):
+        in_process_study(study_arguments(tmp_path, "toy", "sweep"))
+
+
+@pytest.mark.slow
+def test_shuffled_labels_threshold_comes_from_training_accuracy(tmp_path, prepared_subset):
+    overrides = ["profile.tasks=[mnist_fc_shuffled_labels]", f"dataset.prepared={prepared_subset}"]
+    baseline = in_process_study(study_arguments(tmp_path, "mnist", "baseline", *overrides))
+    study = in_process_study(study_arguments(tmp_path, "mnist", "sweep", *overrides))
+    facts = study["tasks"]["mnist_fc_shuffled_labels"]
+    path = tmp_path / "results" / baseline["tasks"]["mnist_fc_shuffled_labels"]["runs"][0]["path"] / "result.json"
+    train_accuracy = json.loads(path.read_text())["metrics"]["train/acc"]
+    assert facts["metric"] == "train/acc" and list(facts["thresholds"]) == ["relative"]
+    assert facts["thresholds"]["relative"]["target"] == pytest.approx(0.9 * train_accuracy)
+    assert facts["baseline"]["value"] == pytest.approx(train_accuracy)
+
+
+@pytest.mark.slow
+def test_joblib_launcher_with_two_processes_gives_the_in_process_results(tmp_path, prepared_subset):
+    common = ["profile.seeds=[0,1]", "profile.tasks=[mnist_fc]", f"dataset.prepared={prepared_subset}"]
+    study = ["python", "pipelines/study.py"]
+    parallel = study_arguments(tmp_path / "joblib", "mnist", "baseline", *common)
+    output = succeeds([*study, *parallel, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"])
+    serial = study_arguments(tmp_path / "basic", "mnist", "baseline", *common, "threads=1")  # as each joblib job
+    succeeds([*study, *serial])
+    results = {}
+    for launcher in ("joblib", "basic"):
+        runs = manifest.read(manifest.manifest_path(tmp_path / launcher / "results", "mnist", "baseline", "test"), "")
+        results[launcher] = [
+            json.loads((tmp_path / launcher / "results" / entry["path"] / "result.json").read_text())
+            for entry in runs["tasks"]["mnist_fc"]["runs"]
+        ]
+    assert [r["metrics"] for r in results["joblib"]] == [r["metrics"] for r in results["basic"]]
+    assert [r["key"] for r in results["joblib"]] == [r["key"] for r in results["basic"]]
+    assert {r["provenance"]["threads"] for r in results["joblib"]} == {1}
+    lines = output.strip().splitlines()
+    assert len([line for line in lines if "mnist_fc" in line]) == 2 and len(lines) < 15  # no per-run banners
