@@ -27,16 +27,28 @@ def test_an_unwritable_results_folder_is_refused_before_training(tmp_path):
     blocked.write_text("")
     line = fails_in_one_line([*TRAIN, "task=toy", "subspace=fastfood", "subspace.d=10",
                               f"paths.results_dir={blocked}/results", f"paths.log_dir={tmp_path}"])  # fmt: skip
-    assert line.startswith(f"train: cannot write results to {blocked}/results/toy/sweep/toy (")
+    assert line.startswith(f"train: cannot write to {blocked}/results/toy/sweep/toy (")
     assert line.endswith("); set paths.results_dir to a writable folder")
     assert not list(tmp_path.rglob("output.log"))  # refused before the run started
+
+
+@pytest.mark.parametrize("folder", ["results", "log"])
+def test_a_study_refuses_unwritable_folders_before_any_run(tmp_path, folder):
+    blocked = tmp_path / "a_file"
+    blocked.write_text("")
+    arguments = study_arguments(tmp_path, "toy", "baseline", f"paths.{folder}_dir={blocked}/{folder}")
+    line = fails_in_one_line(["python", "pipelines/study.py", *arguments])
+    assert line.startswith(f"study toy baseline: cannot write to {blocked}/{folder} (")
+    assert line.endswith(f"); set paths.{folder}_dir to a writable folder")
 
 
 def test_an_unknown_task_in_a_study(tmp_path):
     arguments = study_arguments(tmp_path, "toy", "baseline", "profile.tasks=[toy,no_such_task]")
     line = fails_in_one_line(["python", "pipelines/study.py", *arguments])
     assert line.startswith("study toy baseline: In 'train': Could not find 'task/no_such_task'")
-    assert line.endswith("Available options in 'task': " + " ".join(sorted(p.stem for p in (CONF_DIR / "task").glob("*.yaml"))))
+    assert line.endswith(
+        "Available options in 'task': " + " ".join(sorted(p.stem for p in (CONF_DIR / "task").glob("*.yaml")))
+    )
 
 
 @pytest.fixture

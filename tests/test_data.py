@@ -50,9 +50,15 @@ def test_failed_download_names_the_mirror(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_prepare_checks_checksums_and_splits(tmp_path):
     splits = source(root=MNIST_MIRROR).prepare()
-    assert {name: len(splits[name][1]) for name in ("train", "val", "test")} == {"train": 55000, "val": 5000, "test": 10000}
+    assert {name: len(splits[name][1]) for name in ("train", "val", "test")} == {
+        "train": 55000,
+        "val": 5000,
+        "test": 10000,
+    }
     assert splits["train"][0].dtype == torch.uint8 and splits["train"][0].shape[1:] == (1, 28, 28)
-    assert splits["mean"].item() == pytest.approx(0.1307, abs=1e-3) and splits["std"].item() == pytest.approx(0.3081, abs=1e-3)
+    assert splits["mean"].item() == pytest.approx(0.1307, abs=1e-3) and splits["std"].item() == pytest.approx(
+        0.3081, abs=1e-3
+    )
     assert torch.equal(source(root=MNIST_MIRROR).prepare()["val"][1], splits["val"][1])  # fixed by its seed
 
     corrupt = tmp_path / "MNIST" / "raw"

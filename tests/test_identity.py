@@ -60,7 +60,9 @@ def test_identity_is_resolved_and_has_no_locations():
 
 
 def test_the_fingerprint_covers_the_code_a_run_executes_and_nothing_else():
-    modules = module_closure(["intrinsic_dim.job", "intrinsic_dim.tasks.supervised.fit_classifier"], identity.PACKAGE_DIR)
+    modules = module_closure(
+        ["intrinsic_dim.job", "intrinsic_dim.tasks.supervised.fit_classifier"], identity.PACKAGE_DIR
+    )
     assert {"intrinsic_dim.projections.fastfood", "intrinsic_dim.kernels", "intrinsic_dim.subspace"} <= set(modules)
     assert not {name for name in modules if name.startswith("intrinsic_dim.study") or name.endswith("tracking")}
 

@@ -5,7 +5,7 @@ import pytest
 from intrinsic_dim.errors import BadInput
 from intrinsic_dim.projections import PROJECTIONS
 from intrinsic_dim.study.intrinsic import Threshold, crossing, intrinsic_dimension, reaches
-from intrinsic_dim.study.search import bracket, expected_runs, next_dimensions
+from intrinsic_dim.study.search import bracket, expected_bisections, next_dimensions
 
 GRID = [10, 100, 1000, 10_000, 100_000]
 
@@ -64,10 +64,10 @@ def test_said_minimum_is_above_the_tensor_count():
     assert PROJECTIONS["fastfood"].min_dimension(6) == 1
 
 
-def test_expected_runs_is_zero_when_done_and_counts_bisections():
-    values, _ = search(log_linear, 0.9, [100, 1000])
-    assert expected_runs(values, reaches("max", 0.9), [100, 1000], 1.25) == 0
-    assert expected_runs({}, reaches("max", 0.9), [100, 1000], 1.25) == 2 + math.ceil(math.log2(math.log(10) / math.log(1.25)))
+def test_expected_bisections_is_zero_when_done():
+    values, asked = search(log_linear, 0.9, [100, 1000])
+    assert expected_bisections(values, reaches("max", 0.9), [100, 1000], 1.25) == 0
+    assert expected_bisections({}, reaches("max", 0.9), [100, 1000], 1.25) == len(asked) - 2
 
 
 def test_d_int_per_seed_mean_interval_and_what_it_rests_on():

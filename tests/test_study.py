@@ -83,7 +83,9 @@ def test_stale_runs_never_enter_d_int(tmp_path):
 def test_failed_runs_are_listed_and_every_finished_run_is_kept(tmp_path, trained):
     in_process_study(study_arguments(tmp_path, "toy", "baseline"))
     sweep = study_arguments(tmp_path, "toy", "sweep")
-    with pytest.raises(BadInput, match=r"1 of 2 runs failed.*\n  toy fastfood d=30 seed 0: RuntimeError: this run crashed"):
+    with pytest.raises(
+        BadInput, match=r"1 of 2 runs failed.*\n  toy fastfood d=30 seed 0: RuntimeError: this run crashed"
+    ):
         in_process_study(sweep, fail=lambda overrides: "subspace.d=30" in overrides)
     path = manifest.manifest_path(tmp_path / "results", "toy", "sweep", "test")
     assert not path.exists()  # no manifest of an incomplete study

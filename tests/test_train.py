@@ -9,7 +9,7 @@ import pytest
 import torch
 import wandb
 
-from helpers import ROOT, fails_in_one_line
+from helpers import ROOT, command, fails_in_one_line
 from intrinsic_dim import SubspaceModel, job, tracking
 from intrinsic_dim.config import compose
 from intrinsic_dim.run import run
@@ -38,7 +38,10 @@ def test_a_run_stores_its_result_and_subspace_state(prepared_subset, tmp_path, t
     [path] = stored(result, tmp_path)
     assert json.loads(path.read_text()) == json.loads(json.dumps(result))
     assert path.parent.parent.parent.name == ("baseline" if kind == "none" else "sweep")
-    assert result["D"] == {"mnist_fc": 199_210, "mnist_lenet": 44_426}[task] and result["tensors"] == {"mnist_fc": 6, "mnist_lenet": 10}[task]
+    assert (
+        result["D"] == {"mnist_fc": 199_210, "mnist_lenet": 44_426}[task]
+        and result["tensors"] == {"mnist_fc": 6, "mnist_lenet": 10}[task]
+    )
     assert result["seed"] == 3 and result["identity"]["subspace"]["seed"] == 3
     assert {"val/acc", "test/acc"} == set(result["metrics"]) and 0 <= result["metrics"]["test/acc"] <= 1
     assert (path.parent / STATE_FILE).is_file() == (kind != "none")
@@ -74,14 +77,16 @@ def test_a_finished_run_is_read_not_trained_again(prepared_subset, tmp_path, mon
             run(cfg)
 
 
-def test_quiet_runs_write_their_output_to_their_log(prepared_subset, tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "intrinsic_dim.train", "subspace=fastfood", "subspace.d=8", "quiet=true",
-         "trainer.max_steps=3", f"dataset.prepared={prepared_subset}", f"paths.results_dir={tmp_path}",
-         f"paths.log_dir={tmp_path / 'logs'}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+def three_steps_on_the_command_line(prepared, tmp_path, *overrides) -> subprocess.CompletedProcess:
+    done = command([sys.executable, "-m", "intrinsic_dim.train", "subspace=fastfood", "subspace.d=8",
+                    "trainer.max_steps=3", f"dataset.prepared={prepared}", f"paths.results_dir={tmp_path}",
+                    f"paths.log_dir={tmp_path / 'logs'}", *overrides])  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
+def test_quiet_runs_write_their_output_to_their_log(prepared_subset, tmp_path):
+    done = three_steps_on_the_command_line(prepared_subset, tmp_path, "quiet=true")
     assert done.stderr == "" and len(done.stdout.splitlines()) == 1  # the result's summary line, nothing else
     [log] = (tmp_path / "logs").rglob("output.log")
     assert "GPU available" in log.read_text() and "Epoch 0" in log.read_text()  # the banner and the progress bar
@@ -153,13 +158,7 @@ def test_multirun_with_submitit_local(prepared_subset, tmp_path):
 
 
 def test_a_single_run_shows_lightning_progress_and_one_summary_line(prepared_subset, tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "intrinsic_dim.train", "subspace=fastfood", "subspace.d=8", "logger=csv",
-         "trainer.max_steps=3", f"dataset.prepared={prepared_subset}", f"paths.results_dir={tmp_path}",
-         f"paths.log_dir={tmp_path / 'logs'}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = three_steps_on_the_command_line(prepared_subset, tmp_path, "logger=csv")
     assert "Epoch 0" in done.stdout  # Lightning's progress bar
     assert done.stdout.strip().splitlines()[-1].startswith("mnist_fc fastfood d=8 seed=0 (D=199,210): test/acc ")
 

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+
+def ensure_writable(directory: Path) -> None:
+    """Create `directory` if needed and write a file there; OSError if that is not possible."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=directory):
+        pass
 
 
 def compose(overrides: Sequence[str] = (), config_name: str = "train") -> DictConfig:
@@ -23,8 +31,3 @@ def compose(overrides: Sequence[str] = (), config_name: str = "train") -> DictCo
         cfg = hydra_compose(config_name=config_name, overrides=list(overrides), return_hydra_config=True)
     HydraConfig.instance().set_config(cfg)
     return cfg
-
-
-def plain(cfg: DictConfig) -> dict:
-    """The resolved config as plain data, without Hydra's own node: what a result records."""
-    return OmegaConf.to_container(OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"]), resolve=True)

@@ -33,7 +33,10 @@ def plot_metric_vs_d(summary: dict, path: Path) -> None:
             paper = facts["paper"]["d_int90"]
             axis.axvline(paper, color="black", alpha=0.3, label=f"paper: {paper:,}")
         axis.set(
-            xscale="log", xlabel="subspace dimension d", ylabel=facts["metric"], title=f"{task}, {kind} (D={facts['D']:,})"
+            xscale="log",
+            xlabel="subspace dimension d",
+            ylabel=facts["metric"],
+            title=f"{task}, {kind} (D={facts['D']:,})",
         )
         axis.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:,g}"))
         axis.xaxis.set_minor_formatter(ticker.NullFormatter())

@@ -25,7 +25,7 @@ from intrinsic_dim.study import manifest, store
 from intrinsic_dim.study.identity import run_key
 from intrinsic_dim.study.intrinsic import Threshold, reaches
 from intrinsic_dim.study.progress import Progress, run_line
-from intrinsic_dim.study.search import expected_runs, next_dimensions
+from intrinsic_dim.study.search import expected_bisections, next_dimensions
 
 Compose = Callable[[Sequence[str]], DictConfig]  # overrides -> the config of that run
 Launch = Callable[[list[list[str]]], list[tuple[bool, Any]]]  # a batch of runs' overrides -> (ok, result or error)
@@ -67,7 +67,9 @@ class Search:
         return sorted(set(itertools.chain.from_iterable(proposed)))
 
     def expected_runs(self) -> int:
-        return sum(expected_runs(self.values, reached, self.grid, self.precision) for reached in self.targets)
+        missing = sum(d not in self.values for d in self.grid)
+        return missing + sum(expected_bisections(self.values, reached, self.grid, self.precision)
+                             for reached in self.targets)  # fmt: skip
 
 
 def parallel_jobs(launcher: DictConfig) -> int:
@@ -105,6 +107,8 @@ class Study:
     def run(self) -> dict:
         if self.stage not in ("baseline", "sweep"):
             raise BadInput(f"study.stage must be baseline or sweep, got {self.stage!r}")
+        store.ensure_writable(self.results_dir)
+        store.ensure_writable(Path(self.cfg.hydra.sweep.dir), "paths.log_dir")
         self.progress = Progress(f"{self.family} {self.stage}")
         try:
             tasks = self.baselines() if self.stage == "baseline" else self.sweep()
@@ -227,7 +231,6 @@ class Study:
         self.progress.plan(title, len(pending), expected_later)
         if not pending:
             return results
-        store.ensure_writable(self.results_dir)
         reported: set[RunSpec] = set()
 
         def report(spec: RunSpec, result: dict) -> None:

@@ -48,14 +48,13 @@ def next_dimensions(
     return [min(high - 1, max(low + 1, round(math.sqrt(low * high))))]
 
 
-def expected_runs(values: Mapping[int, float], reached: Callable[[float], bool], grid: Sequence[int],
-                  precision: float) -> int:  # fmt: skip
-    """A rough count of the runs this search still needs, for the time estimate."""
-    missing = [d for d in grid if d not in values]
-    if missing:
+def expected_bisections(
+    values: Mapping[int, float], reached: Callable[[float], bool], grid: Sequence[int], precision: float
+) -> int:
+    """A rough count of the runs this search needs after its grid, for the time estimate."""
+    if any(d not in values for d in grid):  # before the grid is in: assume the crossing in its widest gap
         steps = sorted(grid)
-        widest = max((b / a for a, b in zip(steps, steps[1:], strict=False)), default=WIDEN)
-        return len(missing) + _bisections(widest, precision)
+        return _bisections(max((b / a for a, b in zip(steps, steps[1:], strict=False)), default=WIDEN), precision)
     low, high = bracket(values, reached)
     if low is None or high is None:
         return 1 + _bisections(WIDEN, precision)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from intrinsic_dim import config
 from intrinsic_dim.errors import BadInput, DataError
 
 log = logging.getLogger(__name__)
@@ -67,16 +67,13 @@ def read(directory: Path, fix: str) -> dict:
         raise DataError(f"{error}; {fix}") from error
 
 
-def ensure_writable(directory: Path) -> None:
-    """Fail before any training if results cannot be stored there."""
+def ensure_writable(directory: Path, setting: str = "paths.results_dir") -> None:
+    """Fail before any training if results (or logs) cannot be written there."""
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=directory):
-            pass
+        config.ensure_writable(directory)
     except OSError as error:
         raise BadInput(
-            f"cannot write results to {directory} ({error.strerror or error}); set paths.results_dir to a "
-            "writable folder"
+            f"cannot write to {directory} ({error.strerror or error}); set {setting} to a writable folder"
         ) from error
 
 

@@ -43,20 +43,20 @@ class Classifier(L.LightningModule):
         self.metrics = MetricCollection(dict(metrics))
         self.eval_split = "val"  # the prefix of what validation_step and test_step log
 
-    def forward(self, batch) -> torch.Tensor:
-        args, kwargs, _ = split_batch(batch)
+    def forward(self, *args, **kwargs) -> torch.Tensor:
+        """Class logits, from a plain network or a Hugging Face model's output."""
         output = self.net(*args, **kwargs)
         return getattr(output, "logits", output)
 
     def training_step(self, batch, batch_index):
-        logits = self(batch)
-        labels = split_batch(batch)[2]
-        loss = nn.functional.cross_entropy(logits, labels)
+        args, kwargs, labels = split_batch(batch)
+        loss = nn.functional.cross_entropy(self(*args, **kwargs), labels)
         self.log("train/loss", loss, on_step=False, on_epoch=True)
         return loss
 
     def _evaluate(self, batch) -> None:
-        self.metrics.update(self(batch), split_batch(batch)[2])
+        args, kwargs, labels = split_batch(batch)
+        self.metrics.update(self(*args, **kwargs), labels)
         self.log_dict({f"{self.eval_split}/{name}": metric for name, metric in self.metrics.items()})
 
     def validation_step(self, batch, batch_index):
