@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import platform
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from torch import nn
 from intrinsic_dim import SubspaceModel, hadamard_transform
 from intrinsic_dim.errors import BadInput
 from intrinsic_dim.kernels import compiled_kernels_available, hadamard_, hadamard_matmul
+from intrinsic_dim.machine import cpu_name
 from intrinsic_dim.tasks.vision.models import fully_connected
 
 RESULTS = Path(__file__).parent / "results"
@@ -138,13 +138,6 @@ def warm_up() -> None:
     """Load what every configuration loads (kernels, BLAS, autograd), so model memory is measured alone."""
     model = SubspaceModel(mlp((8, 8, 2)), "fastfood", 4, seed=0)
     train_step_fn(model, torch.randn(2, 8), torch.zeros(2, dtype=torch.long))()
-
-
-def cpu_name() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
-    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
-    return names[0] if names else platform.processor() or platform.machine()
 
 
 def bench_step(widths, kind: str, d: int, seconds: float) -> dict:

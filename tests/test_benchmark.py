@@ -1,11 +1,10 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parents[1]
+from helpers import ROOT
 
 
 @pytest.mark.slow
@@ -27,3 +26,17 @@ def test_quick_benchmark_writes_results(tmp_path):
         if row["kind"] != "direct":
             assert row["ratio_to_direct"] == pytest.approx(row["step_ms"] / row["direct_step_ms"])
     assert (tmp_path / "core.md").read_text().count("| tiny |") == 5
+
+
+@pytest.mark.slow
+def test_quick_study_benchmark_times_both_launchers(tmp_path, prepared_subset):
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "study.py"), "--quick", "--out-dir", str(tmp_path),
+         "--prepared", str(prepared_subset)],
+        check=True, capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    results = json.loads((tmp_path / "study.json").read_text())
+    basic, joblib = results["launchers"].values()
+    assert basic["runs"] == joblib["runs"] > 2 and basic["threads_per_run"] != joblib["threads_per_run"] == [1]
+    assert all(row["wall_seconds"] > row["run_seconds"] / 2 > 0 for row in (basic, joblib))
+    assert (tmp_path / "study.md").read_text().count("| 2 local processes (joblib) |") == 1

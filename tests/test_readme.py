@@ -24,7 +24,8 @@ def committed(name: str) -> str:
 
 def test_the_readme_embeds_the_results_tables():
     assert {name for name, _ in EMBEDDED} >= {
-        "benchmarks/results/core.md", "reports/quick/toy/summary.md", "reports/quick/mnist/summary.md"
+        "benchmarks/results/core.md", "benchmarks/results/study.md", "reports/quick/toy/summary.md",
+        "reports/quick/mnist/summary.md",
     }  # fmt: skip
 
 

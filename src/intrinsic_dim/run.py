@@ -22,6 +22,7 @@ from omegaconf import DictConfig
 
 from intrinsic_dim import job, tracking
 from intrinsic_dim.errors import BadInput
+from intrinsic_dim.machine import cpu_name
 from intrinsic_dim.study import store
 from intrinsic_dim.study.identity import run_key
 from intrinsic_dim.subspace import SubspaceModel, trainable_tensors
@@ -118,6 +119,7 @@ def run(cfg: DictConfig) -> dict:
             "seconds": round(seconds, 3),
             "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "host": platform.node(),
+            "cpu": cpu_name(),
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
             "log_dir": str(attempt),

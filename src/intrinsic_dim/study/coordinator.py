@@ -136,32 +136,30 @@ class Study:
         tasks, searches = {}, []
         for name, task in self.tasks().items():
             facts = self.task_facts(name, task, baseline, command)
-            tasks[name] = {**facts, "runs": []}
-            for kind in task.budget.kinds:
-                if kind not in PROJECTIONS:
-                    raise BadInput(
-                        f"task {name}: unknown kind {kind!r} in its budget; choose from {', '.join(PROJECTIONS)}"
-                    )
-                min_d = PROJECTIONS[kind].min_dimension(facts["tensors"])
-                grid = sorted({d for d in task.budget.grid if min_d <= d <= facts["D"]}) or [min_d]
-                facts["min_d"][kind] = min_d
-                targets = [reaches(facts["mode"], spec["target"]) for spec in facts["thresholds"].values()]
-                searches += [Search(name, kind, seed, grid, min_d, facts["D"], task.budget.precision, targets)
+            unknown = set(task.budget.kinds) - set(PROJECTIONS)
+            if unknown:
+                raise BadInput(
+                    f"task {name}: unknown kinds {sorted(unknown)} in its budget; use {', '.join(PROJECTIONS)}"
+                )
+            min_d = {kind: PROJECTIONS[kind].min_dimension(facts["tensors"]) for kind in task.budget.kinds}
+            tasks[name] = {**facts, "min_d": min_d, "runs": []}
+            targets = [reaches(facts["mode"], threshold["target"]) for threshold in facts["thresholds"].values()]
+            for kind, lowest in min_d.items():
+                grid = sorted({d for d in task.budget.grid if lowest <= d <= facts["D"]}) or [lowest]
+                searches += [Search(name, kind, seed, grid, lowest, facts["D"], task.budget.precision, targets)
                              for seed in self.profile.seeds]  # fmt: skip
-        for round_index in itertools.count():
+        for round_index in itertools.count(1):
             planned = {search: search.next_dimensions() for search in searches}
             specs = [RunSpec(s.task, s.kind, d, s.seed) for s, dims in planned.items() for d in dims]
             if not specs:
                 return tasks
             later = sum(search.expected_runs() for search in searches) - len(specs)
-            results = self.execute(specs, f"{self.family} sweep, round {round_index + 1}", max(0, later))
+            results = self.execute(specs, f"{self.family} sweep, round {round_index}", max(0, later))
+            for spec in specs:
+                tasks[spec.task]["runs"].append(self.entry(spec, results[spec], round_index))
             for search, dims in planned.items():
-                for d in dims:
-                    result = results[RunSpec(search.task, search.kind, d, search.seed)]
-                    search.values[d] = self.metric(result, tasks[search.task]["metric"])
-                    tasks[search.task]["runs"].append(self.entry(RunSpec(search.task, search.kind, d, search.seed),
-                                                                 result, round_index + 1))  # fmt: skip
-        raise AssertionError("unreachable")
+                search.values.update({d: self.metric(results[RunSpec(search.task, search.kind, d, search.seed)],
+                                                     tasks[search.task]["metric"]) for d in dims})  # fmt: skip
 
     # -- helpers --
 
@@ -193,7 +191,6 @@ class Study:
             "kinds": list(task.budget.kinds),
             "grid": list(task.budget.grid),
             "precision": task.budget.precision,
-            "min_d": {},
         }
 
     @staticmethod
