@@ -132,3 +132,14 @@ def test_joblib_launcher_with_two_processes_gives_the_in_process_results(tmp_pat
     assert {r["provenance"]["threads"] for r in results["joblib"]} == {1}
     lines = output.strip().splitlines()
     assert len([line for line in lines if "mnist_fc" in line]) == 2 and len(lines) < 15  # no per-run banners
+
+
+def test_the_report_logs_one_wandb_summary_run_with_the_table_and_the_figure(tmp_path):
+    toy_study(tmp_path)
+    arguments = [*study_arguments(tmp_path, "toy", "sweep"), "logger=wandb"]
+    succeeds(["python", "pipelines/report.py", *arguments])
+    [run] = (tmp_path / "logs" / "toy" / "summary" / "wandb").glob("offline-run-*")
+    [table] = (run / "files" / "media" / "table").glob("d_int90_*.table.json")
+    rows = json.loads(table.read_text())["data"]
+    assert [row[:2] for row in rows] == [["toy", "fastfood"]] and rows[0][5] == "10 (bisection)"
+    assert list((run / "files" / "media" / "images").glob("metric_vs_d_*.png"))

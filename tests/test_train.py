@@ -13,6 +13,7 @@ from helpers import ROOT, command, fails_in_one_line
 from intrinsic_dim import SubspaceModel, job, tracking
 from intrinsic_dim.config import compose
 from intrinsic_dim.run import run
+from intrinsic_dim.study.identity import run_key
 from intrinsic_dim.study.store import RESULT_FILE, STATE_FILE
 
 KINDS = ["none", "dense", "sparse", "fastfood", "said"]
@@ -118,6 +119,16 @@ def test_a_logger_that_cannot_start_never_costs_the_run(prepared_subset, tmp_pat
     cfg = tiny_config(prepared_subset, tmp_path, "logger=wandb", "trainer.fast_dev_run=false", "trainer.max_steps=2")
     result = run(cfg)
     assert list((tmp_path / "logs" / result["key"][:10] / "csv").rglob("metrics.csv"))
+
+
+def test_a_retried_run_replaces_the_logs_of_its_unfinished_attempt(tmp_path):
+    cfg = compose(["task=toy", "subspace=fastfood", "subspace.d=10", "logger=wandb", f"paths.results_dir={tmp_path}"])
+    cfg.paths.output_dir = str(tmp_path / "logs")
+    orphan = tmp_path / "logs" / run_key(cfg)[0][:10] / "wandb" / "offline-run-of-a-killed-attempt"
+    orphan.mkdir(parents=True)
+    result = run(cfg)
+    assert not orphan.exists() and len(list(orphan.parent.glob("offline-run-*"))) == 1
+    assert result["metrics"]["loss"] < 1e-12
 
 
 def test_the_toy_job_solves_at_ten_and_not_at_nine(tmp_path):
