@@ -14,7 +14,7 @@ from intrinsic_dim.config import compose
 from intrinsic_dim.errors import one_line_errors
 from intrinsic_dim.plots import plot_metric_vs_d
 from intrinsic_dim.study import manifest
-from intrinsic_dim.study.report import markdown, summarize, write_curves, write_metrics
+from intrinsic_dim.study.report import COLUMNS, markdown, summarize, table_rows, write_curves, write_metrics
 
 if __name__ == "__main__":
     with one_line_errors("report"):
@@ -38,7 +38,5 @@ if __name__ == "__main__":
             if run is not None:
                 import wandb
 
-                rows = [line.strip("|").split("|") for line in table.splitlines()[2:]]
-                header = [cell.strip() for cell in table.splitlines()[0].strip("|").split("|")]
-                run.log({"d_int90": wandb.Table(columns=header, data=[[c.strip() for c in row] for row in rows]),
+                run.log({"d_int90": wandb.Table(columns=list(COLUMNS), data=table_rows(summary)),
                          "metric_vs_d": wandb.Image(str(reports / f"{family}.png"))})  # fmt: skip

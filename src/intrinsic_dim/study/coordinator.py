@@ -12,7 +12,7 @@ import os
 import statistics
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -175,8 +175,7 @@ class Study:
         for threshold_name, spec in task.study.thresholds.items():
             if spec is not None:
                 threshold = Threshold.from_config(threshold_name, spec, mode)
-                thresholds[threshold_name] = {"label": threshold.label, "target": threshold.value(reference),
-                                              "fixed": threshold.target is not None}  # fmt: skip
+                thresholds[threshold_name] = {"label": threshold.label, "target": threshold.value(reference)}
         if task.study.headline not in thresholds:
             raise BadInput(f"task {name}: study.headline {task.study.headline!r} is not one of its thresholds")
         return {
@@ -221,7 +220,7 @@ class Study:
             stored = store.load(directory, key)
             if stored is not None:
                 results[spec] = stored
-                self.progress.line(run_line(*self.fields(spec), stored, metrics[spec.task], reused=True), trained=False)
+                self.progress.line(run_line(*astuple(spec), stored, metrics[spec.task], reused=True), trained=False)
             else:
                 log_file = Path(cfg.hydra.sweep.dir) / cfg.hydra.sweep.subdir / key[:10] / "output.log"
                 pending.append((spec, directory, log_file))
@@ -233,7 +232,7 @@ class Study:
         def report(spec: RunSpec, result: dict) -> None:
             if spec not in reported:
                 reported.add(spec)
-                self.progress.line(run_line(*self.fields(spec), result, metrics[spec.task], reused=False), trained=True)
+                self.progress.line(run_line(*astuple(spec), result, metrics[spec.task], reused=False), trained=True)
 
         done = threading.Event()
 
@@ -268,7 +267,3 @@ class Study:
                 "when you run this again:\n" + "\n".join(failures)
             )
         return results
-
-    @staticmethod
-    def fields(spec: RunSpec) -> tuple:
-        return spec.task, spec.kind, spec.d, spec.seed

@@ -21,11 +21,9 @@ MODES = ("max", "min")
 
 @dataclass(frozen=True)
 class Threshold:
-    """`target`, or `fraction` x the baseline (`of: baseline`); `mode` says whether higher is better."""
+    """`target`, or `fraction` x the baseline (`of: baseline`)."""
 
-    name: str
     label: str
-    mode: str = "max"
     target: float | None = None
     fraction: float | None = None
 
@@ -37,7 +35,7 @@ class Threshold:
                 f"threshold {name!r} must be {{target: <value>}} or {{of: baseline, fraction: <0..1>}} with mode "
                 f"max or min, got {dict(spec)} (mode {mode}); fix task.study.thresholds in conf/task"
             )
-        return cls(name, spec.get("label", name), mode, spec.get("target"), spec.get("fraction"))
+        return cls(spec.get("label", name), spec.get("target"), spec.get("fraction"))
 
     def value(self, baseline: float) -> float:
         return self.target if self.target is not None else self.fraction * baseline

@@ -73,11 +73,12 @@ def show(estimate: dict) -> str:
     return f"{value} ({'bisection' if estimate['refined'] else 'grid only'})"
 
 
-def markdown(summary: dict) -> str:
-    lines = [
-        "| task | kind | D | baseline | seeds | d_int90 | threshold | other thresholds | paper |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+COLUMNS = ("task", "kind", "D", "baseline", "seeds", "d_int90", "threshold", "other thresholds", "paper")
+
+
+def table_rows(summary: dict) -> list[list[str]]:
+    """One row of COLUMNS per task and kind, for the markdown table and the W&B summary table."""
+    rows = []
     for task, kinds in summary.items():
         for kind, facts in kinds.items():
             headline = facts["d_int"][facts["headline"]]
@@ -91,10 +92,14 @@ def markdown(summary: dict) -> str:
                 paper = f"{facts['paper']['d_int90']:,}"
                 if headline["value"] is not None:
                     paper += f" ({round(100 * (headline['value'] / facts['paper']['d_int90'] - 1)):+d}%)"
-            lines.append(
-                f"| {task} | {kind} | {facts['D']:,} | {facts['metric']} {facts['baseline']:.4g} | {facts['seeds']} "
-                f"| {show(headline)} | {headline['label']} | {others or '-'} | {paper} |"
-            )
+            rows.append([task, kind, f"{facts['D']:,}", f"{facts['metric']} {facts['baseline']:.4g}",
+                         str(facts["seeds"]), show(headline), headline["label"], others or "-", paper])  # fmt: skip
+    return rows
+
+
+def markdown(summary: dict) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(row) + " |" for row in table_rows(summary)]
     return "\n".join(lines) + "\n"
 
 
