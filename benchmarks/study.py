@@ -1,11 +1,13 @@
-"""Wall time of a study on this machine: the quick MNIST profile in-process and with two local processes.
+"""Wall time of a task family's study on this machine: in-process and with two local processes.
 
-    python benchmarks/study.py            # both launchers, about 10 minutes on 2 cores
-    python benchmarks/study.py --quick    # the tiny test profile, to check that the script works
+    python benchmarks/study.py                          # the quick vision chain, both launchers (~80 min here)
+    python benchmarks/study.py --results-into results   # the same, keeping the in-process runs for `dvc repro`
+    python benchmarks/study.py --quick                  # the tiny test profile, to check that the script works
 
-Each launcher starts from an empty result store (a temporary folder) and reads the prepared MNIST file
-(`dvc repro prepare_mnist`); both run one after the other in one invocation, so their ratio compares like
-with like. Writes results/study.json and results/study.md.
+Each launcher starts from an empty result store (a temporary folder, or for the in-process launcher the
+folder given to --results-into, which must hold no runs of the family yet) and reads the prepared datasets
+(`dvc repro prepare_mnist prepare_cifar10`); both run one after the other in one invocation, so their ratio
+compares like with like. Writes results/study.json and results/study.md.
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ LAUNCHERS = {
 }
 
 
-def run_study(launcher: list[str], profile: str, prepared: Path, store: Path) -> dict:
-    where = [f"paths.results_dir={store / 'results'}", f"paths.log_dir={store / 'logs'}", f"profile={profile}",
-             f"dataset.prepared={prepared}", "study.family=mnist", "logger=csv", *launcher]  # fmt: skip
+def run_study(launcher: list[str], family: str, profile: str, prepared_dir: Path, results: Path, logs: Path) -> dict:
+    where = [f"paths.results_dir={results}", f"paths.log_dir={logs}", f"profile={profile}", f"study.family={family}",
+             f"paths.prepared_dir={prepared_dir}", "logger=csv", *launcher]  # fmt: skip
     started = time.perf_counter()
     for stage in ("baseline", "sweep"):
         done = subprocess.run([sys.executable, "pipelines/study.py", *where, f"study.stage={stage}"],
@@ -39,7 +41,7 @@ def run_study(launcher: list[str], profile: str, prepared: Path, store: Path) ->
         if done.returncode != 0:
             sys.exit(f"study.py failed: {done.stderr.strip().splitlines()[-1]}")
     wall = time.perf_counter() - started
-    results = [json.loads(path.read_text()) for path in (store / "results").rglob("result.json")]
+    results = [json.loads(path.read_text()) for path in (results / family).rglob("result.json")]
     return {
         "wall_seconds": round(wall, 1),
         "runs": len(results),
@@ -52,7 +54,7 @@ def markdown(results: dict) -> str:
     reference = next(iter(results["launchers"].values()))["wall_seconds"]
     lines = [
         f"Measured {results['date']} on {results['cpu']} ({results['cores']} cores), profile {results['profile']}, "
-        "MNIST family (baselines, grid and search) from an empty result store.",
+        f"{results['family']} family (baselines, grid and search) from an empty result store.",
         "",
         "| launcher | runs | torch threads per run | wall time (min) | sum of run times (min) | speed-up |",
         "|---|---|---|---|---|---|",
@@ -69,17 +71,23 @@ def markdown(results: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the tiny test profile: check that the script runs")
+    parser.add_argument("--family", default="vision")
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
-    parser.add_argument("--prepared", type=Path, default=ROOT / "artifacts" / "prepared" / "mnist.pt")
+    parser.add_argument("--prepared-dir", type=Path, default=ROOT / "artifacts" / "prepared")
+    parser.add_argument("--results-into", type=Path, help="the in-process launcher's result store (default: temporary)")
     args = parser.parse_args()
-    if not args.prepared.is_file():
-        sys.exit(f"{args.prepared} is missing; run `dvc repro prepare_mnist` first")
+    if args.results_into is not None and any((args.results_into / args.family).rglob("result.json")):
+        sys.exit(f"{args.results_into / args.family} already holds runs: the timing must start from no runs")
     profile = "test" if args.quick else "quick"
     results = {"date": time.strftime("%Y-%m-%d"), "cpu": cpu_name(), "cores": len(os.sched_getaffinity(0)),
-               "profile": profile, "launchers": {}}  # fmt: skip
+               "profile": profile, "family": args.family, "launchers": {}}  # fmt: skip
+    prepared_dir = args.prepared_dir.resolve()
     for name, launcher in LAUNCHERS.items():
         with tempfile.TemporaryDirectory() as store:
-            results["launchers"][name] = run_study(launcher, profile, args.prepared.resolve(), Path(store))
+            kept = args.results_into is not None and launcher == LAUNCHERS["in-process (basic)"]
+            where = args.results_into.resolve() if kept else Path(store) / "results"
+            logs = Path(store) / "logs"
+            results["launchers"][name] = run_study(launcher, args.family, profile, prepared_dir, where, logs)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "study.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out_dir / "study.md").write_text(markdown(results))

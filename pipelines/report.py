@@ -1,8 +1,10 @@
 """DVC stage `<family>`: d_int90 of a family's tasks from its sweep manifest.
 
 Writes metrics/<profile>/<family>/<task>-<kind>.json (the numbers `dvc metrics show` prints) and
-reports/<profile>/<family>/ (summary.md, details.json, curves/ for `dvc plots show`, the figure), and logs
-one W&B run with the table and the figure. `python pipelines/report.py study.family=mnist profile=quick`
+reports/<profile>/<family>/ (summary.md, details.json, size_families.json with the spread of D and d_int90
+of each size family, curves/ for `dvc plots show`, <family>.png with every task, figures/<task>.png, and
+figures/<group>.png: d_int90 against D), and logs one W&B run with the table and the figures.
+`python pipelines/report.py study.family=vision profile=quick`
 """
 
 import json
@@ -12,9 +14,18 @@ from pathlib import Path
 from intrinsic_dim import tracking
 from intrinsic_dim.config import compose
 from intrinsic_dim.errors import one_line_errors
-from intrinsic_dim.plots import plot_metric_vs_d
+from intrinsic_dim.plots import plot_metric_vs_d, plot_size_family, plot_task_figures
 from intrinsic_dim.study import manifest
-from intrinsic_dim.study.report import COLUMNS, markdown, summarize, table_rows, write_curves, write_metrics
+from intrinsic_dim.study.report import (
+    COLUMNS,
+    markdown,
+    size_families,
+    spreads,
+    summarize,
+    table_rows,
+    write_curves,
+    write_metrics,
+)
 
 if __name__ == "__main__":
     with one_line_errors("report"):
@@ -29,7 +40,14 @@ if __name__ == "__main__":
         table = markdown(summary)
         (reports / "summary.md").write_text(table)
         (reports / "details.json").write_text(json.dumps(summary, indent=2) + "\n")
+        (reports / "size_families.json").write_text(json.dumps(spreads(summary), indent=2) + "\n")
         plot_metric_vs_d(summary, reports / f"{family}.png")
+        figures = reports / "figures"
+        for stale in figures.glob("*.png"):  # tasks no longer in the study
+            stale.unlink()
+        plot_task_figures(summary, figures)
+        for group, members in size_families(summary).items():
+            plot_size_family(group, members, figures / f"{group}.png")
         print(table, end="")
         with tracking.wandb_run(
             cfg.logger, Path(cfg.paths.log_dir) / family / "summary", quiet=True,
@@ -38,5 +56,6 @@ if __name__ == "__main__":
             if run is not None:
                 import wandb
 
+                images = {f"figures/{path.stem}": wandb.Image(str(path)) for path in sorted(figures.glob("*.png"))}
                 run.log({"d_int90": wandb.Table(columns=list(COLUMNS), data=table_rows(summary)),
-                         "metric_vs_d": wandb.Image(str(reports / f"{family}.png"))})  # fmt: skip
+                         "metric_vs_d": wandb.Image(str(reports / f"{family}.png")), **images})  # fmt: skip

@@ -11,9 +11,10 @@ import hydra  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from helpers import MNIST_MIRROR  # noqa: E402
+from helpers import CIFAR_MIRROR, MNIST_MIRROR  # noqa: E402
 from intrinsic_dim import kernels  # noqa: E402
 from intrinsic_dim.config import compose  # noqa: E402
+from intrinsic_dim.datasets.image_folders import read_image_tar  # noqa: E402
 
 
 @pytest.fixture(params=["compiled", "torch_ops"])
@@ -44,3 +45,20 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def cifar_subset(tmp_path_factory) -> Path:
+    """512 real CIFAR-10 images per split, decoded from the mirror's test archive as the prepare stage decodes."""
+    archive = CIFAR_MIRROR / "test.tar"
+    if not archive.is_file():
+        pytest.skip("no local CIFAR-10 mirror")
+    classes = compose(["dataset=cifar10"], config_name="data").dataset.source.classes
+    images, labels = read_image_tar(archive, classes)
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))
+    splits = {name: (images[order[i * 512 : (i + 1) * 512]], labels[order[i * 512 : (i + 1) * 512]])
+              for i, name in enumerate(("train", "val", "test"))}  # fmt: skip
+    std, mean = torch.std_mean(splits["train"][0].float().div(255), dim=(0, 2, 3))
+    path = tmp_path_factory.mktemp("prepared") / "cifar10.pt"
+    torch.save({**splits, "mean": mean, "std": std}, path)
+    return path

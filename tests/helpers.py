@@ -18,6 +18,7 @@ from intrinsic_dim.study.coordinator import Study
 
 ROOT = Path(__file__).parents[1]
 MNIST_MIRROR = ROOT.parent / "shared" / "data" / "mnist"
+CIFAR_MIRROR = ROOT.parent / "shared" / "data" / "cifar10"
 
 
 def command(args: Sequence[str], cwd: Path = ROOT, timeout: int = 900) -> subprocess.CompletedProcess:

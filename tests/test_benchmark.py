@@ -29,10 +29,14 @@ def test_quick_benchmark_writes_results(tmp_path):
 
 
 @pytest.mark.slow
-def test_quick_study_benchmark_times_both_launchers(tmp_path, prepared_subset):
+def test_quick_study_benchmark_times_both_launchers(tmp_path, prepared_subset, cifar_subset):
+    prepared = tmp_path / "prepared"
+    prepared.mkdir()
+    for subset in (prepared_subset, cifar_subset):
+        (prepared / subset.name).symlink_to(subset)
     subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "study.py"), "--quick", "--out-dir", str(tmp_path),
-         "--prepared", str(prepared_subset)],
+         "--prepared-dir", str(prepared), "--results-into", str(tmp_path / "kept")],
         check=True, capture_output=True, text=True, cwd=ROOT,
     )  # fmt: skip
     results = json.loads((tmp_path / "study.json").read_text())
@@ -40,3 +44,4 @@ def test_quick_study_benchmark_times_both_launchers(tmp_path, prepared_subset):
     assert basic["runs"] == joblib["runs"] > 2 and basic["threads_per_run"] != joblib["threads_per_run"] == [1]
     assert all(row["wall_seconds"] > row["run_seconds"] / 2 > 0 for row in (basic, joblib))
     assert (tmp_path / "study.md").read_text().count("| 2 local processes (joblib) |") == 1
+    assert len(list((tmp_path / "kept" / "vision").rglob("result.json"))) == basic["runs"]  # the in-process runs

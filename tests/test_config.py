@@ -32,7 +32,7 @@ def test_every_task_of_a_profile_has_its_budget_and_study_settings(profile):
         assert budget.kinds and budget.grid and budget.precision > 1, task
         study = cfg.task.study
         assert study.mode in ("max", "min") and study.headline in study.thresholds, task
-        assert cfg.task.family in ("toy", "mnist"), task
+        assert cfg.task.family in ("toy", "vision"), task
 
 
 @pytest.mark.parametrize("group", ["trainer", "logger", "profile"])
@@ -51,7 +51,7 @@ def test_launchers_compose(launcher, target):
 
 
 def test_the_study_config_is_a_multirun_with_the_study_sweeper():
-    cfg = compose(["study.family=mnist"], config_name="study")
+    cfg = compose(["study.family=vision"], config_name="study")
     assert cfg.hydra.mode == RunMode.MULTIRUN and cfg.hydra.sweeper._target_.endswith("StudySweeper")
     assert cfg.quiet and not cfg.trainer.enable_progress_bar
 

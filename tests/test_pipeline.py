@@ -21,24 +21,35 @@ def test_dvc_pipeline_runs_in_a_copy_of_the_repo_and_then_is_up_to_date(tmp_path
     succeeds(["git", "init", "-q"], copy)
     succeeds(["python", "pipelines/fetch_data.py"], copy)
 
-    first = succeeds(["dvc", "repro", "toy", "mnist"], copy)
-    for stage in ("prepare_mnist", "toy_baseline", "toy_sweep", "toy", "mnist_baseline", "mnist_sweep", "mnist"):
+    first = succeeds(["dvc", "repro", "toy", "vision"], copy)
+    stages = ("prepare_mnist", "prepare_cifar10", "toy_baseline", "toy_sweep", "toy", "vision_baseline", "vision_sweep")
+    for stage in (*stages, "vision"):
         assert f"Running stage '{stage}'" in first
     assert "wandb:" not in first and "GPU available" not in first  # per-run banners stay in the run logs
     toy = json.loads((copy / "metrics" / "test" / "toy" / "toy-fastfood.json").read_text())
     assert toy["D"] == 1000 and toy["solved"] == pytest.approx(10, rel=1e-6)
-    mnist = json.loads((copy / "metrics" / "test" / "mnist" / "mnist_fc-fastfood.json").read_text())
+    metrics = copy / "metrics" / "test" / "vision"
+    mnist = json.loads((metrics / "mnist_fc-fastfood.json").read_text())
     assert mnist["D"] == 199_210 and mnist["paper"] == 750 and 0 < mnist["baseline"] <= 1
-    reports = copy / "reports" / "test" / "mnist"
-    assert (reports / "mnist.png").stat().st_size > 10_000
+    cifar = json.loads((metrics / "cifar10_lenet-fastfood.json").read_text())
+    assert cifar["D"] == 62_006 and cifar["paper"] == 2900 and "relative" in cifar and "absolute" not in cifar
+    reports = copy / "reports" / "test" / "vision"
+    sizes = json.loads((reports / "size_families.json").read_text())["mnist_fc_size"]["fastfood"]  # two nets
+    assert sizes["members"] == 2 and sizes["D_spread"] == pytest.approx(89_610 / 39_760, abs=0.01)
+    assert (reports / "vision.png").stat().st_size > 10_000
+    figures = {path.name for path in (reports / "figures").glob("*.png")}
+    assert figures == {f"{task}.png" for task in ("mnist_fc", "cifar10_lenet", "mnist_fc_1x50", "mnist_fc_2x100",
+                                                  "mnist_fc_size")}  # fmt: skip
     assert (reports / "curves" / "mnist_fc-fastfood.csv").read_text().startswith("d,seed,val_acc")
-    assert "| mnist_fc | fastfood | 199,210 |" in (reports / "summary.md").read_text()
+    summary = (reports / "summary.md").read_text()
+    assert "| mnist_fc | fastfood | 199,210 |" in summary and "| mnist_fc_2x100 | fastfood | 89,610 |" in summary
+    assert "| mnist_fc_size | fastfood | 2 | 39,760 - 89,610 |" in summary
     shown = succeeds(["dvc", "metrics", "show"], copy).splitlines()
-    assert len(shown) == 3 and all(len(line) < 200 for line in shown)  # a header and one row per task and kind
+    assert len(shown) == 6 and all(len(line) < 200 for line in shown)  # a header and one row per task and kind
 
-    assert "Running stage" not in succeeds(["dvc", "repro", "toy", "mnist"], copy)
+    assert "Running stage" not in succeeds(["dvc", "repro", "toy", "vision"], copy)
 
     plots = copy / "src" / "intrinsic_dim" / "plots.py"
     plots.write_text(plots.read_text() + "# a comment changes no run\n")
-    again = succeeds(["dvc", "repro", "mnist"], copy)
-    assert "Running stage 'mnist_sweep'" in again and "stored" in again and " s\n" not in again
+    again = succeeds(["dvc", "repro", "vision"], copy)
+    assert "Running stage 'vision_sweep'" in again and "stored" in again and " s\n" not in again

@@ -14,12 +14,13 @@ def test_quick_mnist_lands_within_30_percent_of_the_paper(tmp_path):
     succeeds(
         ["python", "pipelines/prepare.py", f"dataset.source.root={MNIST_MIRROR}", f"paths.prepared_dir={prepared}"]
     )
-    where = [f"paths.prepared_dir={prepared}", "profile=quick", "study.family=mnist", "logger=csv"]
+    where = [f"paths.prepared_dir={prepared}", "profile=quick", "study.family=vision", "logger=csv"]
+    where += ["profile.tasks=[mnist_fc,mnist_lenet]", "task.budgets.quick.kinds=[fastfood]"]
     where += [f"paths.{name}_dir={tmp_path / name}" for name in ("results", "log", "metrics", "reports")]
     for stage in ("baseline", "sweep"):  # two local processes: about 4.5 minutes on 2 cores
         succeeds(["python", "pipelines/study.py", *where, f"study.stage={stage}", "hydra/launcher=joblib"])
     succeeds(["python", "pipelines/report.py", *where])
     for task, paper in (("mnist_fc", 750), ("mnist_lenet", 290)):
-        metrics = json.loads((tmp_path / "metrics" / "quick" / "mnist" / f"{task}-fastfood.json").read_text())
+        metrics = json.loads((tmp_path / "metrics" / "quick" / "vision" / f"{task}-fastfood.json").read_text())
         assert metrics["paper"] == paper
         assert abs(metrics["absolute"] - paper) <= 0.3 * paper, metrics

@@ -8,7 +8,7 @@ from helpers import in_process_study, study_arguments, succeeds
 from intrinsic_dim import job
 from intrinsic_dim.errors import BadInput
 from intrinsic_dim.study import identity, manifest
-from intrinsic_dim.study.report import summarize
+from intrinsic_dim.study.report import markdown, size_families, spread, summarize
 
 
 @pytest.fixture
@@ -102,8 +102,8 @@ def test_the_sweep_needs_its_baseline(tmp_path):
 @pytest.mark.slow
 def test_shuffled_labels_threshold_comes_from_training_accuracy(tmp_path, prepared_subset):
     overrides = ["profile.tasks=[mnist_fc_shuffled_labels]", f"dataset.prepared={prepared_subset}"]
-    baseline = in_process_study(study_arguments(tmp_path, "mnist", "baseline", *overrides))
-    study = in_process_study(study_arguments(tmp_path, "mnist", "sweep", *overrides))
+    baseline = in_process_study(study_arguments(tmp_path, "vision", "baseline", *overrides))
+    study = in_process_study(study_arguments(tmp_path, "vision", "sweep", *overrides))
     facts = study["tasks"]["mnist_fc_shuffled_labels"]
     path = tmp_path / "results" / baseline["tasks"]["mnist_fc_shuffled_labels"]["runs"][0]["path"] / "result.json"
     train_accuracy = json.loads(path.read_text())["metrics"]["train/acc"]
@@ -116,13 +116,13 @@ def test_shuffled_labels_threshold_comes_from_training_accuracy(tmp_path, prepar
 def test_joblib_launcher_with_two_processes_gives_the_in_process_results(tmp_path, prepared_subset):
     common = ["profile.seeds=[0,1]", "profile.tasks=[mnist_fc]", f"dataset.prepared={prepared_subset}"]
     study = ["python", "pipelines/study.py"]
-    parallel = study_arguments(tmp_path / "joblib", "mnist", "baseline", *common)
+    parallel = study_arguments(tmp_path / "joblib", "vision", "baseline", *common)
     output = succeeds([*study, *parallel, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"])
-    serial = study_arguments(tmp_path / "basic", "mnist", "baseline", *common, "threads=1")  # as each joblib job
+    serial = study_arguments(tmp_path / "basic", "vision", "baseline", *common, "threads=1")  # as each joblib job
     succeeds([*study, *serial])
     results = {}
     for launcher in ("joblib", "basic"):
-        runs = manifest.read(manifest.manifest_path(tmp_path / launcher / "results", "mnist", "baseline", "test"), "")
+        runs = manifest.read(manifest.manifest_path(tmp_path / launcher / "results", "vision", "baseline", "test"), "")
         results[launcher] = [
             json.loads((tmp_path / launcher / "results" / entry["path"] / "result.json").read_text())
             for entry in runs["tasks"]["mnist_fc"]["runs"]
@@ -143,3 +143,29 @@ def test_the_report_logs_one_wandb_summary_run_with_the_table_and_the_figure(tmp
     rows = json.loads(table.read_text())["data"]
     assert [row[:2] for row in rows] == [["toy", "fastfood"]] and rows[0][5] == "10 (bisection)"
     assert list((run / "files" / "media" / "images").glob("metric_vs_d_*.png"))
+
+
+def test_variants_of_a_task_are_tasks_of_their_own_with_their_answers(tmp_path):
+    """Toy problems of 5 and 20 groups as variants of one config: d_int90 is exactly the number of groups."""
+    variants = '+task.budgets.test.variants={toy_5:["groups=5"],toy_20:["groups=20"]}'
+    study = toy_study(tmp_path, variants, "task.budgets.test.grid=[2,40]")
+    assert set(study["tasks"]) == {"toy_5", "toy_20"}
+    assert {name: facts["D"] for name, facts in study["tasks"].items()} == {"toy_5": 500, "toy_20": 2000}
+    assert {facts["group"] for facts in study["tasks"].values()} == {"toy"}
+    summary = summarize(study, tmp_path / "results", "")
+    for name, groups in (("toy_5", 5), ("toy_20", 20)):
+        assert summary[name]["fastfood"]["d_int"]["solved"]["value"] == pytest.approx(groups, rel=1e-6)
+    members = size_families(summary)["toy"]
+    assert spread(members, "fastfood") == {"members": 2, "D_min": 500, "D_max": 2000, "D_spread": 4.0,
+                                           "d_int90_min": 5.0, "d_int90_max": 20.0, "d_int90_spread": 4.0}  # fmt: skip
+    assert "| toy | fastfood | 2 | 500 - 2,000 | 5 - 20 | 4.0x | 4.00x |" in markdown(summary)
+
+
+def test_a_kinds_largest_d_caps_its_search(tmp_path, trained):
+    """Dense capped below the answer (10): its search stops at the cap and reports no d_int90; Fastfood finds 10."""
+    study = toy_study(tmp_path, "task.budgets.test.kinds=[fastfood,dense]", "+task.budgets.test.max_d={dense:6}")
+    assert study["tasks"]["toy"]["max_d"] == {"fastfood": 1000, "dense": 6}
+    assert max(d for task, kind, d, _ in trained if kind == "dense") == 6
+    summary = summarize(study, tmp_path / "results", "")["toy"]
+    assert summary["dense"]["d_int"]["solved"]["value"] is None
+    assert summary["fastfood"]["d_int"]["solved"]["value"] == pytest.approx(10, rel=1e-6)

@@ -163,7 +163,7 @@ def test_multirun_with_submitit_local(prepared_subset, tmp_path):
         f"dataset.prepared={prepared_subset}", f"paths.results_dir={tmp_path}", f"paths.log_dir={tmp_path / 'logs'}",
     ]  # fmt: skip
     subprocess.run(command, check=True, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    results = sorted((tmp_path / "mnist" / "sweep" / "mnist_fc").glob(f"*/{RESULT_FILE}"))
+    results = sorted((tmp_path / "vision" / "sweep" / "mnist_fc").glob(f"*/{RESULT_FILE}"))
     assert sorted(json.loads(path.read_text())["d"] for path in results) == [8, 16]
     assert sorted(path.parent.name[:14] for path in results) == ["fastfood-d16-s", "fastfood-d8-s0"]
 

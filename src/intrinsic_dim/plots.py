@@ -1,4 +1,5 @@
-"""Metric against d per task and kind, with the baseline, each threshold and its d_int90 marked (Li et al. 2018)."""
+"""Figures in the style of Li et al. 2018: the metric against d per task (every projection kind on one axis,
+baseline and thresholds marked), and d_int90 against D for a family of nets of different sizes."""
 
 from __future__ import annotations
 
@@ -10,41 +11,90 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 
-COLORS = ("tab:red", "tab:purple", "tab:green")
+KIND_COLORS = {"fastfood": "tab:blue", "sparse": "tab:orange", "dense": "tab:green", "said": "tab:brown"}
+THRESHOLD_COLORS = ("tab:red", "tab:purple", "tab:pink")
+SEED_STYLES = ("-", "--", ":", "-.")
 COLUMNS = 3
 
 
-def plot_metric_vs_d(summary: dict, path: Path) -> None:
-    panels = [(task, kind, facts) for task, kinds in summary.items() for kind, facts in kinds.items()]
-    columns = min(COLUMNS, max(1, len(panels)))
-    rows = max(1, -(-len(panels) // columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(5.5 * columns, 4 * rows), squeeze=False)
-    for axis in axes.flat[len(panels) :]:
-        axis.set_visible(False)
-    for axis, (task, kind, facts) in zip(axes.flat, panels, strict=False):
-        for seed, values in sorted(facts["curves"].items()):
-            axis.plot(list(values), list(values.values()), marker="o", markersize=4, label=f"{kind}, seed {seed}")
-        axis.axhline(facts["baseline"], color="gray", linestyle="--", label="full-space baseline")
-        for color, estimate in zip(COLORS, facts["d_int"].values(), strict=False):
-            axis.axhline(estimate["target"], color=color, linestyle=":", label=estimate["label"])
-            if estimate["value"] is not None:
-                axis.axvline(estimate["value"], color=color, label=f"d_int90 = {estimate['value']:,.0f}")
-        if facts["paper"]:
-            paper = facts["paper"]["d_int90"]
-            axis.axvline(paper, color="black", alpha=0.3, label=f"paper: {paper:,}")
-        axis.set(
-            xscale="log",
-            xlabel="subspace dimension d",
-            ylabel=facts["metric"],
-            title=f"{task}, {kind} (D={facts['D']:,})",
-        )
-        axis.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:,g}"))
-        axis.xaxis.set_minor_formatter(ticker.NullFormatter())
-        if facts["mode"] == "min":  # a loss: 0 and the target both visible
-            axis.set_yscale("symlog", linthresh=1e-6)
-            axis.set_ylim(bottom=0)
-        axis.legend(fontsize=7, loc="best")
+def comma_ticks(axis) -> None:
+    axis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:,g}"))
+    axis.set_minor_formatter(ticker.NullFormatter())
+
+
+def plot_task(axis, task: str, kinds: dict) -> None:
+    """One task: a curve per kind and seed, the baseline, each threshold, and each kind's d_int90."""
+    first = next(iter(kinds.values()))
+    for kind, facts in kinds.items():
+        color = KIND_COLORS.get(kind)
+        for index, (seed, values) in enumerate(sorted(facts["curves"].items())):
+            axis.plot(list(values), list(values.values()), marker="o", markersize=3, color=color,
+                      linestyle=SEED_STYLES[index % len(SEED_STYLES)], label=f"{kind}, seed {seed}")  # fmt: skip
+        headline = facts["d_int"][facts["headline"]]
+        if headline["value"] is not None:
+            axis.axvline(headline["value"], color=color, alpha=0.6, label=f"{kind}: d_int90 = {headline['value']:,.0f}")
+    axis.axhline(first["baseline"], color="gray", linestyle="--", label="full-space baseline")
+    for color, estimate in zip(THRESHOLD_COLORS, first["d_int"].values(), strict=False):
+        axis.axhline(estimate["target"], color=color, linestyle=":", label=estimate["label"])
+    if first["paper"]:
+        paper = first["paper"]["d_int90"]
+        axis.axvline(paper, color="black", alpha=0.3, linewidth=3, label=f"paper: {paper:,}")
+    axis.set(xscale="log", xlabel="subspace dimension d", ylabel=first["metric"], title=f"{task} (D={first['D']:,})")
+    comma_ticks(axis.xaxis)
+    if first["mode"] == "min":  # a loss: 0 and the target both visible
+        axis.set_yscale("symlog", linthresh=1e-6)
+        axis.set_ylim(bottom=0)
+    axis.legend(fontsize=7, loc="best")
+
+
+def save(figure, path: Path) -> None:
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def plot_metric_vs_d(summary: dict, path: Path) -> None:
+    """Every task of a study in one figure, a panel each."""
+    columns = min(COLUMNS, max(1, len(summary)))
+    rows = max(1, -(-len(summary) // columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(5.5 * columns, 4 * rows), squeeze=False)
+    for axis in axes.flat[len(summary) :]:
+        axis.set_visible(False)
+    for axis, (task, kinds) in zip(axes.flat, summary.items(), strict=False):
+        plot_task(axis, task, kinds)
+    save(figure, path)
+
+
+def plot_task_figures(summary: dict, directory: Path) -> None:
+    """One figure per task: <directory>/<task>.png."""
+    for task, kinds in summary.items():
+        figure, axis = plt.subplots(figsize=(6.5, 4.5))
+        plot_task(axis, task, kinds)
+        save(figure, directory / f"{task}.png")
+
+
+def plot_size_family(group: str, members: dict, path: Path) -> None:
+    """d_int90 against D for the nets of one family ({task: {kind: facts}}), log-log, as Li et al.'s Fig. 3."""
+    figure, axis = plt.subplots(figsize=(6.5, 4.5))
+    kinds = sorted({kind for facts in members.values() for kind in facts})
+    for kind in kinds:
+        points = sorted(
+            (facts[kind]["D"], facts[kind]["d_int"][facts[kind]["headline"]]["value"], task)
+            for task, facts in members.items()
+            if kind in facts and facts[kind]["d_int"][facts[kind]["headline"]]["value"] is not None
+        )
+        axis.plot([D for D, _, _ in points], [d for _, d, _ in points], "o", color=KIND_COLORS.get(kind),
+                  label=f"{kind}: d_int90")  # fmt: skip
+        for D, d, task in points:
+            axis.annotate(task, (D, d), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    axis.set(xscale="log", yscale="log", xlabel="number of parameters D", ylabel="d_int90",
+             title=f"{group}: d_int90 against D")  # fmt: skip
+    # both axes span the same factor, so a flat row of points means d_int90 varies far less than D
+    (x_low, x_high), (y_low, y_high) = axis.get_xlim(), axis.get_ylim()
+    middle = (y_low * y_high) ** 0.5
+    axis.set_ylim(middle / (x_high / x_low) ** 0.5, middle * (x_high / x_low) ** 0.5)
+    comma_ticks(axis.xaxis)
+    comma_ticks(axis.yaxis)
+    axis.legend(fontsize=8, loc="best")
+    save(figure, path)

@@ -12,7 +12,7 @@ import os
 import statistics
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,14 @@ from intrinsic_dim.study.intrinsic import Threshold, reaches
 from intrinsic_dim.study.progress import Progress, run_line
 from intrinsic_dim.study.search import expected_bisections, next_dimensions
 
+
+@dataclass(frozen=True)
+class Task:
+    config: DictConfig
+    selection: tuple[str, ...]  # the overrides that select it
+    group: str | None  # the task config whose budget lists it as a variant (a size family), if any
+
+
 Compose = Callable[[Sequence[str]], DictConfig]  # overrides -> the config of that run
 Launch = Callable[[list[list[str]]], list[tuple[bool, Any]]]  # a batch of runs' overrides -> (ok, result or error)
 POLL_SECONDS = 0.5
@@ -38,10 +46,14 @@ class RunSpec:
     kind: str
     d: int | None
     seed: int
+    selection: tuple[str, ...] = ()  # the overrides that select the task: its config and, for a variant, its keys
 
     def overrides(self) -> list[str]:
         d = [f"subspace.d={self.d}"] if self.d is not None else []
-        return [f"task={self.task}", f"subspace={self.kind}", *d, f"seed={self.seed}"]
+        return [*(self.selection or [f"task={self.task}"]), f"subspace={self.kind}", *d, f"seed={self.seed}"]
+
+    def line(self, result: dict, metric: str, reused: bool) -> str:
+        return run_line(self.task, self.kind, self.d, self.seed, result, metric, reused)
 
     def label(self) -> str:
         return f"{self.task} {self.kind}" + (f" d={self.d}" if self.d is not None else "") + f" seed {self.seed}"
@@ -59,7 +71,11 @@ class Search:
     max_d: int
     precision: float
     targets: list[Callable[[float], bool]]  # one `reached` test per threshold
+    selection: tuple[str, ...]
     values: dict[int, float] = field(default_factory=dict)
+
+    def spec(self, d: int) -> RunSpec:
+        return RunSpec(self.task, self.kind, d, self.seed, self.selection)
 
     def next_dimensions(self) -> list[int]:
         proposed = (next_dimensions(self.values, reached, self.grid, self.min_d, self.max_d, self.precision)
@@ -95,14 +111,24 @@ class Study:
     def job_config(self, spec: RunSpec) -> DictConfig:
         return self.compose([*self.arguments, *spec.overrides()])
 
-    def tasks(self) -> dict[str, DictConfig]:
-        """The profile's tasks of this family, by name, with their study settings and budget resolved."""
+    def tasks(self) -> dict[str, Task]:
+        """The profile's tasks of this family by name, a task with variants in its budget expanded into them."""
         for seed in self.profile.seeds:
             if not isinstance(seed, int):
                 raise BadInput(f"profile {self.profile.name}: seed {seed!r} is not an integer; fix profile.seeds")
         # the family first, without the study's overrides: those may name keys only this family's tasks have
         mine = [name for name in self.profile.tasks if self.compose([f"task={name}"]).task.family == self.family]
-        return {name: self.compose([*self.arguments, f"task={name}"]).task for name in mine}
+        tasks = {}
+        for name in mine:
+            task = self.compose([*self.arguments, f"task={name}"]).task
+            variants = task.budget.get("variants") or {None: []}
+            for variant, overrides in variants.items():
+                selection = (f"task={name}",)
+                if variant is not None:
+                    selection += (f"task.name={variant}", *(f"task.{override}" for override in overrides))
+                config = self.compose([*self.arguments, *selection]).task if variant else task
+                tasks[config.name] = Task(config, selection, group=name if variant else None)
+        return tasks
 
     def run(self) -> dict:
         if self.stage not in ("baseline", "sweep"):
@@ -123,7 +149,8 @@ class Study:
 
     def baselines(self) -> dict:
         tasks = self.tasks()
-        specs = [RunSpec(task, "none", None, seed) for task in tasks for seed in self.profile.seeds]
+        specs = [RunSpec(name, "none", None, seed, task.selection) for name, task in tasks.items()
+                 for seed in self.profile.seeds]  # fmt: skip
         results = self.execute(specs, f"{self.family} baseline", expected_later=0)
         return {task: {"runs": [self.entry(spec, results[spec], 0) for spec in specs if spec.task == task]}
                 for task in tasks}  # fmt: skip
@@ -134,23 +161,26 @@ class Study:
             manifest.manifest_path(self.results_dir, self.family, "baseline", self.profile.name), command
         )
         tasks, searches = {}, []
-        for name, task in self.tasks().items():
-            facts = self.task_facts(name, task, baseline, command)
+        for name, selected in self.tasks().items():
+            task = selected.config
+            facts = {**self.task_facts(name, task, baseline, command), "group": selected.group}
             unknown = set(task.budget.kinds) - set(PROJECTIONS)
             if unknown:
                 raise BadInput(
                     f"task {name}: unknown kinds {sorted(unknown)} in its budget; use {', '.join(PROJECTIONS)}"
                 )
             min_d = {kind: PROJECTIONS[kind].min_dimension(facts["tensors"]) for kind in task.budget.kinds}
-            tasks[name] = {**facts, "min_d": min_d, "runs": []}
+            # a kind's largest d: D, or less where the budget caps it (dense P takes D * d * 4 bytes)
+            max_d = {kind: min(facts["D"], task.budget.get("max_d", {}).get(kind) or facts["D"]) for kind in min_d}
+            tasks[name] = {**facts, "min_d": min_d, "max_d": max_d, "runs": []}
             targets = [reaches(facts["mode"], threshold["target"]) for threshold in facts["thresholds"].values()]
             for kind, lowest in min_d.items():
-                grid = sorted({d for d in task.budget.grid if lowest <= d <= facts["D"]}) or [lowest]
-                searches += [Search(name, kind, seed, grid, lowest, facts["D"], task.budget.precision, targets)
-                             for seed in self.profile.seeds]  # fmt: skip
+                grid = sorted({d for d in task.budget.grid if lowest <= d <= max_d[kind]}) or [lowest]
+                searches += [Search(name, kind, seed, grid, lowest, max_d[kind], task.budget.precision, targets,
+                                    selected.selection) for seed in self.profile.seeds]  # fmt: skip
         for round_index in itertools.count(1):
             planned = {search: search.next_dimensions() for search in searches}
-            specs = [RunSpec(s.task, s.kind, d, s.seed) for s, dims in planned.items() for d in dims]
+            specs = [search.spec(d) for search, dims in planned.items() for d in dims]
             if not specs:
                 return tasks
             later = sum(search.expected_runs() for search in searches) - len(specs)
@@ -158,8 +188,8 @@ class Study:
             for spec in specs:
                 tasks[spec.task]["runs"].append(self.entry(spec, results[spec], round_index))
             for search, dims in planned.items():
-                search.values.update({d: self.metric(results[RunSpec(search.task, search.kind, d, search.seed)],
-                                                     tasks[search.task]["metric"]) for d in dims})  # fmt: skip
+                search.values.update({d: self.metric(results[search.spec(d)], tasks[search.task]["metric"])
+                                      for d in dims})  # fmt: skip
 
     # -- helpers --
 
@@ -220,7 +250,7 @@ class Study:
             stored = store.load(directory, key)
             if stored is not None:
                 results[spec] = stored
-                self.progress.line(run_line(*astuple(spec), stored, metrics[spec.task], reused=True), trained=False)
+                self.progress.line(spec.line(stored, metrics[spec.task], reused=True), trained=False)
             else:
                 log_file = Path(cfg.hydra.sweep.dir) / cfg.hydra.sweep.subdir / key[:10] / "output.log"
                 pending.append((spec, directory, log_file))
@@ -232,7 +262,7 @@ class Study:
         def report(spec: RunSpec, result: dict) -> None:
             if spec not in reported:
                 reported.add(spec)
-                self.progress.line(run_line(*astuple(spec), result, metrics[spec.task], reused=False), trained=True)
+                self.progress.line(spec.line(result, metrics[spec.task], reused=False), trained=True)
 
         done = threading.Event()
 

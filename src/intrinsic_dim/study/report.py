@@ -36,6 +36,7 @@ def summarize(study: dict, results_dir: Path, fix: str) -> dict:
                 "seeds": len(per_seed),
                 "headline": facts["headline"],
                 "paper": facts["paper"],
+                "group": facts.get("group"),
                 "curves": {seed: dict(sorted(values.items())) for seed, values in per_seed.items()},
                 "d_int": {
                     name: {
@@ -49,6 +50,36 @@ def summarize(study: dict, results_dir: Path, fix: str) -> dict:
                 },
             }  # fmt: skip
     return summary
+
+
+def size_families(summary: dict) -> dict:
+    """{group: {task: {kind: facts}}} for the variants of one task config that differ in D (nets of several sizes)."""
+    groups: dict[str, dict] = {}
+    for task, kinds in summary.items():
+        group = next(iter(kinds.values()))["group"]
+        if group is not None:
+            groups.setdefault(group, {})[task] = kinds
+    sizes = {
+        group: {next(iter(kinds.values()))["D"] for kinds in members.values()} for group, members in groups.items()
+    }
+    return {group: members for group, members in groups.items() if len(sizes[group]) > 1}
+
+
+def spread(members: dict, kind: str) -> dict:
+    """How much D and d_int90 vary across a size family: the paper's claim is that d_int90 varies far less."""
+    pairs = [(kinds[kind]["D"], kinds[kind]["d_int"][kinds[kind]["headline"]]["value"]) for kinds in members.values()
+             if kind in kinds]  # fmt: skip
+    sizes, dimensions = [D for D, _ in pairs], [d for _, d in pairs if d is not None]
+    metrics = {
+        "members": len(pairs),
+        "D_min": min(sizes),
+        "D_max": max(sizes),
+        "D_spread": round(max(sizes) / min(sizes), 2),
+    }
+    if len(dimensions) == len(pairs):
+        metrics.update(d_int90_min=round(min(dimensions), 1), d_int90_max=round(max(dimensions), 1),
+                       d_int90_spread=round(max(dimensions) / min(dimensions), 2))  # fmt: skip
+    return metrics
 
 
 def headline_metrics(facts: dict) -> dict:
@@ -97,9 +128,42 @@ def table_rows(summary: dict) -> list[list[str]]:
     return rows
 
 
+def spreads(summary: dict) -> dict:
+    """{group: {kind: spread}} of every size family in the study."""
+    families = {}
+    for group, members in size_families(summary).items():
+        kinds = sorted({kind for facts in members.values() for kind in facts})
+        families[group] = {kind: spread(members, kind) for kind in kinds}
+    return families
+
+
+SPREAD_COLUMNS = ("size family", "kind", "nets", "D", "d_int90", "D spread", "d_int90 spread")
+
+
 def markdown(summary: dict) -> str:
+    """The d_int90 table, and below it one row per size family: how little d_int90 varies where D does."""
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(row) + " |" for row in table_rows(summary)]
+    families = [(group, kind, facts) for group, kinds in spreads(summary).items() for kind, facts in kinds.items()]
+    if families:
+        lines += ["", "| " + " | ".join(SPREAD_COLUMNS) + " |", "|" + "---|" * len(SPREAD_COLUMNS)]
+        for group, kind, facts in families:
+            if "d_int90_spread" in facts:
+                dimensions = f"{facts['d_int90_min']:,.0f} - {facts['d_int90_max']:,.0f}"
+                dimension_spread = f"{facts['d_int90_spread']:.2f}x"
+            else:
+                dimensions, dimension_spread = "not all reached", "-"
+            sizes = f"{facts['D_min']:,} - {facts['D_max']:,}"
+            cells = (
+                group,
+                kind,
+                str(facts["members"]),
+                sizes,
+                dimensions,
+                f"{facts['D_spread']:.1f}x",
+                dimension_spread,
+            )
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
