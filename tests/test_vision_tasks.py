@@ -8,6 +8,7 @@ import torch
 
 from helpers import ROOT
 from intrinsic_dim.config import compose
+from intrinsic_dim.plots import plot_size_family
 from intrinsic_dim.run import run
 from intrinsic_dim.tasks.vision.images import PreparedImages, pixel_permutation, shuffle_label_fraction
 
@@ -115,3 +116,12 @@ def test_every_image_task_runs_on_real_data(task, prepared_subset, cifar_subset,
         result = run(cfg)
         assert result["D"] == parameter_count(net(task)) and result["d"] == cfg.subspace.d
         assert 0 <= result["metrics"][cfg.task.study.metric] <= 1
+
+
+def test_the_size_family_figure_is_drawn_when_no_net_reached_its_threshold(tmp_path):
+    def facts(D, value):
+        return {"fastfood": {"D": D, "headline": "absolute", "d_int": {"absolute": {"value": value}}}}
+
+    plot_size_family("fc", {"fc_1": facts(100, None), "fc_2": facts(400, None)}, tmp_path / "none.png")
+    plot_size_family("fc", {"fc_1": facts(100, 5.0), "fc_2": facts(400, 20.0)}, tmp_path / "some.png")
+    assert (tmp_path / "none.png").stat().st_size > 5_000 and (tmp_path / "some.png").stat().st_size > 5_000

@@ -88,14 +88,16 @@ def plot_size_family(group: str, members: dict, path: Path) -> None:
                   label=f"{kind}: d_int90")  # fmt: skip
         for D, d, task in points:
             axis.annotate(task, (D, d), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    axis.set(xscale="log", yscale="log", xlabel="number of parameters D", ylabel="d_int90",
-             title=f"{group}: d_int90 against D")  # fmt: skip
+    axis.set(xlabel="number of parameters D", ylabel="d_int90", title=f"{group}: d_int90 against D")
     found = [d for line in axis.get_lines() for d in line.get_ydata()]
-    if found:  # both axes span the same factor, so a flat row of points means d_int90 varies far less than D
+    if found:  # both axes log, over the same factor: a flat row of points means d_int90 varies far less than D
+        axis.set(xscale="log", yscale="log")
         x_low, x_high = axis.get_xlim()
         middle = (min(found) * max(found)) ** 0.5
         axis.set_ylim(middle / (x_high / x_low) ** 0.5, middle * (x_high / x_low) ** 0.5)
-    comma_ticks(axis.xaxis)
-    comma_ticks(axis.yaxis)
-    axis.legend(fontsize=8, loc="best")
+        comma_ticks(axis.xaxis)
+        comma_ticks(axis.yaxis)
+        axis.legend(fontsize=8, loc="best")
+    else:
+        axis.text(0.5, 0.5, "no net reached its threshold", ha="center", transform=axis.transAxes)
     save(figure, path)
