@@ -46,11 +46,11 @@ class RunSpec:
     kind: str
     d: int | None
     seed: int
-    selection: tuple[str, ...] = ()  # the overrides that select the task: its config and, for a variant, its keys
+    selection: tuple[str, ...]  # the overrides that select the task: its config and, for a variant, its keys
 
     def overrides(self) -> list[str]:
         d = [f"subspace.d={self.d}"] if self.d is not None else []
-        return [*(self.selection or [f"task={self.task}"]), f"subspace={self.kind}", *d, f"seed={self.seed}"]
+        return [*self.selection, f"subspace={self.kind}", *d, f"seed={self.seed}"]
 
     def line(self, result: dict, metric: str, reused: bool) -> str:
         return run_line(self.task, self.kind, self.d, self.seed, result, metric, reused)
