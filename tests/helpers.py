@@ -42,8 +42,9 @@ def fails_in_one_line(args: Sequence[str], cwd: Path = ROOT) -> str:
 
 
 def study_arguments(tmp_path: Path, family: str, stage: str, *overrides: str) -> list[str]:
-    return [f"study.family={family}", f"study.stage={stage}", "profile=test", "logger=csv",
-            f"paths.results_dir={tmp_path / 'results'}", f"paths.log_dir={tmp_path / 'logs'}", *overrides]  # fmt: skip
+    folders = [f"paths.{name}_dir={tmp_path / name}" for name in ("results", "metrics", "reports")]
+    return [f"study.family={family}", f"study.stage={stage}", "profile=test", "logger=csv", *folders,
+            f"paths.log_dir={tmp_path / 'logs'}", *overrides]  # fmt: skip
 
 
 def run_in_process(overrides: Sequence[str], log_dir: Path) -> dict:
