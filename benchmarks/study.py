@@ -3,6 +3,7 @@
     python benchmarks/study.py                          # the quick vision chain, both launchers (~80 min here)
     python benchmarks/study.py --results-into results   # the same, keeping the in-process runs for `dvc repro`
     python benchmarks/study.py --quick                  # the tiny test profile, to check that the script works
+    python benchmarks/study.py --launchers joblib       # one launcher only (the other's row is left out)
 
 Each launcher starts from an empty result store (a temporary folder, or for the in-process launcher the
 folder given to --results-into, which must hold no runs of the family yet) and reads the prepared datasets
@@ -26,8 +27,8 @@ from intrinsic_dim.machine import cpu_name
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
 LAUNCHERS = {
-    "in-process (basic)": ["hydra/launcher=basic"],
-    "2 local processes (joblib)": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+    "basic": ("in-process (basic)", ["hydra/launcher=basic"]),
+    "joblib": ("2 local processes (joblib)", ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]),
 }
 
 
@@ -51,7 +52,7 @@ def run_study(launcher: list[str], family: str, profile: str, prepared_dir: Path
 
 
 def markdown(results: dict) -> str:
-    reference = next(iter(results["launchers"].values()))["wall_seconds"]
+    reference = results["launchers"].get(LAUNCHERS["basic"][0], {}).get("wall_seconds")
     lines = [
         f"Measured {results['date']} on {results['cpu']} ({results['cores']} cores), profile {results['profile']}, "
         f"{results['family']} family (baselines, grid and search) from an empty result store.",
@@ -61,9 +62,10 @@ def markdown(results: dict) -> str:
     ]
     for name, row in results["launchers"].items():
         threads = ", ".join(map(str, row["threads_per_run"]))
+        speed_up = f"{reference / row['wall_seconds']:.2f}x" if reference else "-"
         lines.append(
             f"| {name} | {row['runs']} | {threads} | {row['wall_seconds'] / 60:.1f} | {row['run_seconds'] / 60:.1f} "
-            f"| {reference / row['wall_seconds']:.2f}x |"
+            f"| {speed_up} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -75,6 +77,7 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
     parser.add_argument("--prepared-dir", type=Path, default=ROOT / "artifacts" / "prepared")
     parser.add_argument("--results-into", type=Path, help="the in-process launcher's result store (default: temporary)")
+    parser.add_argument("--launchers", nargs="+", choices=list(LAUNCHERS), default=list(LAUNCHERS))
     args = parser.parse_args()
     if args.results_into is not None and any((args.results_into / args.family).rglob("result.json")):
         sys.exit(f"{args.results_into / args.family} already holds runs: the timing must start from no runs")
@@ -82,9 +85,10 @@ def main() -> None:
     results = {"date": time.strftime("%Y-%m-%d"), "cpu": cpu_name(), "cores": len(os.sched_getaffinity(0)),
                "profile": profile, "family": args.family, "launchers": {}}  # fmt: skip
     prepared_dir = args.prepared_dir.resolve()
-    for name, launcher in LAUNCHERS.items():
+    for key in args.launchers:
+        name, launcher = LAUNCHERS[key]
         with tempfile.TemporaryDirectory() as store:
-            kept = args.results_into is not None and launcher == LAUNCHERS["in-process (basic)"]
+            kept = args.results_into is not None and key == "basic"
             where = args.results_into.resolve() if kept else Path(store) / "results"
             logs = Path(store) / "logs"
             results["launchers"][name] = run_study(launcher, args.family, profile, prepared_dir, where, logs)
