@@ -1,3 +1,4 @@
+import importlib.util
 import json
 import subprocess
 import sys
@@ -45,3 +46,16 @@ def test_quick_study_benchmark_times_both_launchers(tmp_path, prepared_subset, c
     assert all(row["wall_seconds"] > row["run_seconds"] / 2 > 0 for row in (basic, joblib))
     assert (tmp_path / "study.md").read_text().count("| 2 local processes (joblib) |") == 1
     assert len(list((tmp_path / "kept" / "vision").rglob("result.json"))) == basic["runs"]  # the in-process runs
+
+
+def test_study_table_gives_speed_ups_only_against_a_measured_in_process_run():
+    spec = importlib.util.spec_from_file_location("study_benchmark", ROOT / "benchmarks" / "study.py")
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    row = {"runs": 10, "threads_per_run": [1], "run_seconds": 600.0}
+    results = {"date": "today", "cpu": "cpu", "cores": 2, "profile": "quick", "family": "vision"}
+    joblib = {"2 local processes (joblib)": {**row, "wall_seconds": 600.0}}
+    both = {"in-process (basic)": {**row, "wall_seconds": 900.0}, **joblib}
+    assert study.markdown({**results, "launchers": both}).splitlines()[-1].endswith("| 1.50x |")
+    alone = study.markdown({**results, "launchers": joblib}).splitlines()[-1]
+    assert alone == "| 2 local processes (joblib) | 10 | 1 | 10.0 | 10.0 | - |"
