@@ -1,6 +1,6 @@
 """Wall time of a task family's study on this machine: in-process and with two local processes.
 
-    python benchmarks/study.py                          # the quick vision chain, both launchers (~80 min here)
+    python benchmarks/study.py                          # the quick vision chain, both launchers (~2 h here)
     python benchmarks/study.py --results-into results   # the same, keeping the in-process runs for `dvc repro`
     python benchmarks/study.py --quick                  # the tiny test profile, to check that the script works
     python benchmarks/study.py --launchers joblib       # one launcher only (the other's row is left out)
@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
     parser.add_argument("--prepared-dir", type=Path, default=ROOT / "artifacts" / "prepared")
     parser.add_argument("--results-into", type=Path, help="the in-process launcher's result store (default: temporary)")
-    parser.add_argument("--launchers", nargs="+", choices=list(LAUNCHERS), default=list(LAUNCHERS))
+    parser.add_argument("--launchers", nargs="+", choices=list(LAUNCHERS), default=list(LAUNCHERS), help="timed")
     args = parser.parse_args()
     if args.results_into is not None and any((args.results_into / args.family).rglob("result.json")):
         sys.exit(f"{args.results_into / args.family} already holds runs: the timing must start from no runs")
