@@ -1,6 +1,6 @@
 """DVC stage `prepare_<dataset>`: check the raw files and write the train/validation/test split for the jobs.
 
-`python pipelines/prepare.py dataset=<name>`
+`python pipelines/prepare.py dataset=<name>` (images: one torch file; text: a datasets.DatasetDict folder)
 """
 
 import sys
@@ -17,5 +17,9 @@ if __name__ == "__main__":
         dataset = compose(sys.argv[1:], config_name="data").dataset
         splits = hydra.utils.instantiate(dataset.source).prepare()
         Path(dataset.prepared).parent.mkdir(parents=True, exist_ok=True)
-        torch.save(splits, dataset.prepared)
-        print({split: len(splits[split][1]) for split in ("train", "val", "test")}, "->", dataset.prepared)
+        if hasattr(splits, "save_to_disk"):  # text: a datasets.DatasetDict of train and val
+            splits.save_to_disk(dataset.prepared)
+            print({split: len(pairs) for split, pairs in splits.items()}, "->", dataset.prepared)
+        else:  # images: tensors of train, val and test
+            torch.save(splits, dataset.prepared)
+            print({split: len(splits[split][1]) for split in ("train", "val", "test")}, "->", dataset.prepared)

@@ -19,6 +19,7 @@ from intrinsic_dim.study.coordinator import Study
 ROOT = Path(__file__).parents[1]
 MNIST_MIRROR = ROOT.parent / "shared" / "data" / "mnist"
 CIFAR_MIRROR = ROOT.parent / "shared" / "data" / "cifar10"
+MRPC_MIRROR = ROOT.parent / "shared" / "data" / "mrpc"
 
 
 def command(args: Sequence[str], cwd: Path = ROOT, timeout: int = 900) -> subprocess.CompletedProcess:

@@ -59,3 +59,21 @@ def test_study_table_gives_speed_ups_only_against_a_measured_in_process_run():
     assert study.markdown({**results, "launchers": both}).splitlines()[-1].endswith("| 1.50x |")
     alone = study.markdown({**results, "launchers": joblib}).splitlines()[-1]
     assert alone == "| 2 local processes (joblib) | 10 | 1 | 10.0 | 10.0 | - |"
+
+
+@pytest.mark.slow
+def test_quick_language_benchmark_writes_ratios_and_memory(tmp_path):
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "language.py"), "--quick", "--out-dir", str(tmp_path)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    results = json.loads((tmp_path / "language.json").read_text())
+    rows = {(row["kind"], row["d"]): row for row in results["steps"]}
+    assert set(rows) == {("full", None), ("fastfood", 200), ("said", 200)}
+    D = rows[("full", None)]["D"]
+    for kind in ("fastfood", "said"):
+        row = rows[(kind, 200)]
+        assert row["D"] == D and row["ratio_to_full"] == pytest.approx(row["step_ms"] / row["full_step_ms"])
+        assert 0 < row["projection_constants_mb"] * 2**20 < 40 * D  # O(D) constants, never D x d
+    assert set(results["targets"]) == {"said_over_full_step", "fastfood_over_full_step"}
+    assert "| said | 200 |" in (tmp_path / "language.md").read_text()

@@ -93,6 +93,9 @@ def test_thresholds_fixed_and_relative():
     fixed = Threshold.from_config("absolute", {"target": 0.9}, "max")
     relative = Threshold.from_config("relative", {"of": "baseline", "fraction": 0.9}, "max")
     assert fixed.value(baseline=0.8) == 0.9 and relative.value(baseline=0.8) == pytest.approx(0.72)
+    gain = Threshold.from_config("gain", {"of": "baseline", "fraction": 0.9, "above": 0.68}, "max")
+    assert gain.value(baseline=0.8) == pytest.approx(0.68 + 0.9 * 0.12)  # 90% of the way from the floor
+    assert gain.value(baseline=0.68) == pytest.approx(0.68)
     for spec in ({"target": 0.9, "of": "baseline", "fraction": 0.9}, {"of": "baseline", "fraction": 1.5}, {}):
         with pytest.raises(BadInput, match="fix task.study.thresholds"):
             Threshold.from_config("bad", spec, "max")

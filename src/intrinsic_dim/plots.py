@@ -34,11 +34,17 @@ def plot_task(axis, task: str, kinds: dict) -> None:
         if headline["value"] is not None:
             axis.axvline(headline["value"], color=color, alpha=0.6, label=f"{kind}: d_int90 = {headline['value']:,.0f}")
     axis.axhline(first["baseline"], color="gray", linestyle="--", label="full-space baseline")
+    if first.get("chance"):
+        axis.axhline(first["chance"]["value"], color="black", linestyle="-.", label=first["chance"]["label"])
     for color, estimate in zip(THRESHOLD_COLORS, first["d_int"].values(), strict=False):
         axis.axhline(estimate["target"], color=color, linestyle=":", label=estimate["label"])
-    if first["paper"]:
-        paper = first["paper"]["d_int90"]
-        axis.axvline(paper, color="black", alpha=0.3, linewidth=3, label=f"paper: {paper:,}")
+    papers = {kind: facts["paper"]["d_int90"] for kind, facts in kinds.items() if facts["paper"]}
+    shared = len(set(papers.values())) == 1  # one value for every kind: one line
+    for kind, paper in list(papers.items())[: 1 if shared else None]:
+        color, label = (
+            ("black", f"paper: {paper:,}") if shared else (KIND_COLORS.get(kind), f"paper ({kind}): {paper:,}")
+        )
+        axis.axvline(paper, color=color, alpha=0.3, linewidth=3, label=label)
     axis.set(xscale="log", xlabel="subspace dimension d", ylabel=first["metric"], title=f"{task} (D={first['D']:,})")
     comma_ticks(axis.xaxis)
     if first["mode"] == "min":  # a loss: 0 and the target both visible

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from intrinsic_dim.errors import BadInput
 from intrinsic_dim.projections import PROJECTIONS
@@ -150,7 +150,7 @@ class Study:
     def baselines(self) -> dict:
         tasks = self.tasks()
         specs = [RunSpec(name, "none", None, seed, task.selection) for name, task in tasks.items()
-                 for seed in self.profile.seeds]  # fmt: skip
+                 for seed in self.seeds(task.config)]  # fmt: skip
         results = self.execute(specs, f"{self.family} baseline", expected_later=0)
         return {task: {"runs": [self.entry(spec, results[spec], 0) for spec in specs if spec.task == task]}
                 for task in tasks}  # fmt: skip
@@ -177,7 +177,7 @@ class Study:
             for kind, lowest in min_d.items():
                 grid = sorted({d for d in task.budget.grid if lowest <= d <= max_d[kind]}) or [lowest]
                 searches += [Search(name, kind, seed, grid, lowest, max_d[kind], task.budget.precision, targets,
-                                    selected.selection) for seed in self.profile.seeds]  # fmt: skip
+                                    selected.selection) for seed in self.seeds(task)]  # fmt: skip
         for round_index in itertools.count(1):
             planned = {search: search.next_dimensions() for search in searches}
             specs = [search.spec(d) for search, dims in planned.items() for d in dims]
@@ -193,10 +193,18 @@ class Study:
 
     # -- helpers --
 
+    def seeds(self, task: DictConfig) -> list[int]:
+        """The profile's seeds, or the task budget's own (`seeds`) where one task needs more than the rest."""
+        seeds = list(task.budget.get("seeds") or self.profile.seeds)
+        for seed in seeds:
+            if not isinstance(seed, int):
+                raise BadInput(f"task {task.name}: seed {seed!r} is not an integer; fix profile.seeds or its budget")
+        return seeds
+
     def task_facts(self, name: str, task: DictConfig, baseline: dict, command: str) -> dict:
         """What the search and the report need of a task: metric, D, baseline value, targets."""
         entries = baseline["tasks"].get(name, {}).get("runs", [])
-        if {entry["seed"] for entry in entries} != set(self.profile.seeds):
+        if {entry["seed"] for entry in entries} != set(self.seeds(task)):
             raise BadInput(f"the baseline of {name} lacks some seeds of profile {self.profile.name}; run `{command}`")
         runs = [store.read(self.results_dir / entry["path"], f"run `{command}` again") for entry in entries]
         metric, mode = task.study.metric, task.study.mode
@@ -216,7 +224,8 @@ class Study:
             "baseline": {"value": reference, "runs": [entry["path"] for entry in entries]},
             "thresholds": thresholds,
             "headline": task.study.headline,
-            "paper": dict(task.study.paper) if task.study.get("paper") else None,
+            "paper": OmegaConf.to_container(task.study.paper) if task.study.get("paper") else None,
+            "chance": dict(task.study.chance) if task.study.get("chance") else None,
             "kinds": list(task.budget.kinds),
             "grid": list(task.budget.grid),
             "precision": task.budget.precision,

@@ -1,7 +1,8 @@
 """d_int90 from measured runs: the smallest d whose metric reaches a target, per seed, then over seeds.
 
 A target is either fixed (Li et al.'s MNIST numbers ask for 90% accuracy; the toy problem for a loss near 0)
-or a fraction of the full-space baseline. Between measured d the metric is interpolated linearly in log d.
+or a fraction of the full-space baseline, optionally of its gain over a floor such as the majority-class rate.
+Between measured d the metric is interpolated linearly in log d.
 """
 
 from __future__ import annotations
@@ -21,24 +22,29 @@ MODES = ("max", "min")
 
 @dataclass(frozen=True)
 class Threshold:
-    """`target`, or `fraction` x the baseline (`of: baseline`)."""
+    """`target`; or `fraction` x the baseline (`of: baseline`); or, with `above: <floor>`, the floor plus that
+    fraction of the baseline's gain over it (a score that a constant prediction already gets counts as 0)."""
 
     label: str
     target: float | None = None
     fraction: float | None = None
+    above: float = 0.0
 
     @classmethod
     def from_config(cls, name: str, spec: Mapping, mode: str) -> Threshold:
         fixed, relative = spec.get("target") is not None, spec.get("of") == "baseline"
         if mode not in MODES or fixed == relative or (relative and not 0 < spec.get("fraction", 0) <= 1):
             raise BadInput(
-                f"threshold {name!r} must be {{target: <value>}} or {{of: baseline, fraction: <0..1>}} with mode "
-                f"max or min, got {dict(spec)} (mode {mode}); fix task.study.thresholds in conf/task"
+                f"threshold {name!r} must be {{target: <value>}} or {{of: baseline, fraction: <0..1>[, above: "
+                f"<floor>]}} with mode max or min, got {dict(spec)} (mode {mode}); fix task.study.thresholds in "
+                "conf/task"
             )
-        return cls(spec.get("label", name), spec.get("target"), spec.get("fraction"))
+        return cls(spec.get("label", name), spec.get("target"), spec.get("fraction"), spec.get("above") or 0.0)
 
     def value(self, baseline: float) -> float:
-        return self.target if self.target is not None else self.fraction * baseline
+        if self.target is not None:
+            return self.target
+        return self.above + self.fraction * (baseline - self.above)
 
 
 def reaches(mode: str, target: float) -> Callable[[float], bool]:

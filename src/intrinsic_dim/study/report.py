@@ -35,7 +35,8 @@ def summarize(study: dict, results_dir: Path, fix: str) -> dict:
                 "baseline": statistics.fmean(baseline),
                 "seeds": len(per_seed),
                 "headline": facts["headline"],
-                "paper": facts["paper"],
+                "paper": paper_value(facts["paper"], kind),
+                "chance": facts.get("chance"),
                 "group": facts.get("group"),
                 "curves": {seed: dict(sorted(values.items())) for seed, values in per_seed.items()},
                 "d_int": {
@@ -50,6 +51,16 @@ def summarize(study: dict, results_dir: Path, fix: str) -> dict:
                 },
             }  # fmt: skip
     return summary
+
+
+def paper_value(paper: dict | None, kind: str) -> dict | None:
+    """The paper's d_int90 for this kind: one number for every kind, or one per kind ({said: 207, ...})."""
+    if not paper:
+        return None
+    value = paper["d_int90"]
+    if isinstance(value, dict):
+        return {**paper, "d_int90": value[kind]} if kind in value else None
+    return paper
 
 
 def size_families(summary: dict) -> dict:
@@ -123,7 +134,10 @@ def table_rows(summary: dict) -> list[list[str]]:
                 paper = f"{facts['paper']['d_int90']:,}"
                 if headline["value"] is not None:
                     paper += f" ({round(100 * (headline['value'] / facts['paper']['d_int90'] - 1)):+d}%)"
-            rows.append([task, kind, f"{facts['D']:,}", f"{facts['metric']} {facts['baseline']:.4g}",
+            baseline = f"{facts['metric']} {facts['baseline']:.4g}"
+            if facts.get("chance"):
+                baseline += f" ({facts['chance']['label']} {facts['chance']['value']:.4g})"
+            rows.append([task, kind, f"{facts['D']:,}", baseline,
                          str(facts["seeds"]), show(headline), headline["label"], others or "-", paper])  # fmt: skip
     return rows
 
