@@ -37,6 +37,10 @@ if __name__ == "__main__":
         reports = Path(cfg.paths.reports_dir) / profile / family
         write_metrics(summary, Path(cfg.paths.metrics_dir) / profile / family)
         write_curves(summary, reports / "curves")
+        if not summary:  # e.g. `dvc repro` of a profile without this family: the stage succeeds, empty
+            (reports / "summary.md").write_text(f"No task of family {family} in profile {profile}.\n")
+            print(f"{family}: no task in profile {profile}; add one to conf/profile/{profile}.yaml")
+            sys.exit(0)
         table = markdown(summary)
         (reports / "summary.md").write_text(table)
         (reports / "details.json").write_text(json.dumps(summary, indent=2) + "\n")

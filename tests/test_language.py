@@ -11,12 +11,12 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from helpers import MRPC_MIRROR
+from helpers import MRPC_MIRROR, in_process_study, study_arguments
 from intrinsic_dim.config import compose
 from intrinsic_dim.datasets.glue import GlueSource
 from intrinsic_dim.errors import DataError
 from intrinsic_dim.run import run
-from intrinsic_dim.study.report import paper_value, table_rows
+from intrinsic_dim.study.report import markdown, paper_value, summarize, table_rows
 from intrinsic_dim.subspace import SubspaceModel, trainable_tensors
 from intrinsic_dim.tasks.language.metrics import MajorityClassRate, PositiveClassF1
 from intrinsic_dim.tasks.language.models import hub_reachable, sequence_classifier
@@ -173,3 +173,22 @@ def test_the_report_shows_the_majority_rate_and_the_papers_value_of_each_kind():
                                               for kind in ("said", "fastfood")}})  # fmt: skip
     assert [row[3] for row in rows] == ["val/acc 0.9 (majority class 0.6838)"] * 2
     assert [row[-1] for row in rows] == ["207 (+21%)", "322 (-22%)"]
+
+
+@pytest.mark.slow
+def test_a_language_study_with_two_seeds_from_the_budget_reports_the_majority_rate(prepared_mrpc, tmp_path):
+    """Baseline, SAID sweep and report of the MiniLM task on 32 real pairs, through the study engine."""
+    arguments = study_arguments(
+        tmp_path, "language", "baseline", "profile.tasks=[mrpc_minilm]", f"dataset.prepared={prepared_mrpc}",
+        f"paths.cache_dir={tmp_path / 'cache'}", "+task.budgets.test.seeds=[0,1]", "task.budgets.test.grid=[200]",
+    )  # fmt: skip
+    in_process_study(arguments)
+    sweep = in_process_study([argument.replace("study.stage=baseline", "study.stage=sweep") for argument in arguments])
+    facts = sweep["tasks"]["mrpc_minilm"]
+    assert facts["D"] == 22_713_986 and facts["min_d"] == {"said": 106} and facts["chance"]["value"] == 0.6838
+    assert {(run["kind"], run["seed"]) for run in facts["runs"]} == {("said", 0), ("said", 1)}
+    gain = facts["thresholds"]["gain"]["target"]
+    assert gain == pytest.approx(0.6838 + 0.9 * (facts["baseline"]["value"] - 0.6838))
+    summary = summarize(sweep, tmp_path / "results", "")
+    assert summary["mrpc_minilm"]["said"]["seeds"] == 2
+    assert "(majority class 0.6838)" in markdown(summary)
