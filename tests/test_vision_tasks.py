@@ -12,7 +12,11 @@ from intrinsic_dim.plots import plot_size_family
 from intrinsic_dim.run import run
 from intrinsic_dim.tasks.vision.images import PreparedImages, pixel_permutation, shuffle_label_fraction
 
-TASKS = sorted(path.stem for path in (ROOT / "conf" / "task").glob("*.yaml") if path.stem != "toy")
+TASKS = sorted(
+    path.stem
+    for path in (ROOT / "conf" / "task").glob("*.yaml")
+    if compose([f"task={path.stem}"]).task.family == "vision"
+)
 
 
 def parameter_count(module) -> int:
