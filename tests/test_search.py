@@ -5,6 +5,7 @@ import pytest
 from intrinsic_dim.errors import BadInput
 from intrinsic_dim.projections import PROJECTIONS
 from intrinsic_dim.study.intrinsic import Threshold, crossing, intrinsic_dimension, reaches
+from intrinsic_dim.study.report import show, threshold_estimate
 from intrinsic_dim.study.search import bracket, expected_bisections, next_dimensions
 
 GRID = [10, 100, 1000, 10_000, 100_000]
@@ -95,7 +96,13 @@ def test_thresholds_fixed_and_relative():
     assert fixed.value(baseline=0.8) == 0.9 and relative.value(baseline=0.8) == pytest.approx(0.72)
     gain = Threshold.from_config("gain", {"of": "baseline", "fraction": 0.9, "above": 0.68}, "max")
     assert gain.value(baseline=0.8) == pytest.approx(0.68 + 0.9 * 0.12)  # 90% of the way from the floor
-    assert gain.value(baseline=0.68) == pytest.approx(0.68)
+    # a baseline that does not beat the floor has no gain to keep a share of: no target, and the report says why
+    assert gain.value(baseline=0.68) is None and gain.value(baseline=0.6765) is None
+    with pytest.raises(BadInput, match="needs mode max"):
+        Threshold.from_config("gain", {"of": "baseline", "fraction": 0.9, "above": 0.68}, "min")
+    undefined = {"label": "gain", "target": None, "undefined": "the baseline 0.6765 is not above 0.68"}
+    estimate = threshold_estimate(undefined, {0: {300: 0.6838}}, {"mode": "max", "precision": 10.0})
+    assert estimate["value"] is None and show(estimate) == "undefined (the baseline 0.6765 is not above 0.68)"
     for spec in ({"target": 0.9, "of": "baseline", "fraction": 0.9}, {"of": "baseline", "fraction": 1.5}, {}):
         with pytest.raises(BadInput, match="fix task.study.thresholds"):
             Threshold.from_config("bad", spec, "max")

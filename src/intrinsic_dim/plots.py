@@ -37,7 +37,8 @@ def plot_task(axis, task: str, kinds: dict) -> None:
     if first.get("chance"):
         axis.axhline(first["chance"]["value"], color="black", linestyle="-.", label=first["chance"]["label"])
     for color, estimate in zip(THRESHOLD_COLORS, first["d_int"].values(), strict=False):
-        axis.axhline(estimate["target"], color=color, linestyle=":", label=estimate["label"])
+        if estimate["target"] is not None:
+            axis.axhline(estimate["target"], color=color, linestyle=":", label=estimate["label"])
     papers = {kind: facts["paper"]["d_int90"] for kind, facts in kinds.items() if facts["paper"]}
     shared = len(set(papers.values())) == 1  # one value for every kind: one line
     for kind, paper in list(papers.items())[: 1 if shared else None]:

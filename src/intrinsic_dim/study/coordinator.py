@@ -173,7 +173,8 @@ class Study:
             # a kind's largest d: D, or less where the budget caps it (dense P takes D * d * 4 bytes)
             max_d = {kind: min(facts["D"], task.budget.get("max_d", {}).get(kind) or facts["D"]) for kind in min_d}
             tasks[name] = {**facts, "min_d": min_d, "max_d": max_d, "runs": []}
-            targets = [reaches(facts["mode"], threshold["target"]) for threshold in facts["thresholds"].values()]
+            targets = [reaches(facts["mode"], threshold["target"]) for threshold in facts["thresholds"].values()
+                       if threshold["target"] is not None]  # fmt: skip
             for kind, lowest in min_d.items():
                 grid = sorted({d for d in task.budget.grid if lowest <= d <= max_d[kind]}) or [lowest]
                 searches += [Search(name, kind, seed, grid, lowest, max_d[kind], task.budget.precision, targets,
@@ -213,7 +214,11 @@ class Study:
         for threshold_name, spec in task.study.thresholds.items():
             if spec is not None:
                 threshold = Threshold.from_config(threshold_name, spec, mode)
-                thresholds[threshold_name] = {"label": threshold.label, "target": threshold.value(reference)}
+                target = threshold.value(reference)
+                thresholds[threshold_name] = {"label": threshold.label, "target": target}
+                if target is None:
+                    reason = f"the baseline {reference:.4g} is not above {threshold.above:.4g}"
+                    thresholds[threshold_name]["undefined"] = reason
         if task.study.headline not in thresholds:
             raise BadInput(f"task {name}: study.headline {task.study.headline!r} is not one of its thresholds")
         return {

@@ -28,7 +28,7 @@ class Threshold:
     label: str
     target: float | None = None
     fraction: float | None = None
-    above: float = 0.0
+    above: float | None = None
 
     @classmethod
     def from_config(cls, name: str, spec: Mapping, mode: str) -> Threshold:
@@ -39,12 +39,18 @@ class Threshold:
                 f"<floor>]}} with mode max or min, got {dict(spec)} (mode {mode}); fix task.study.thresholds in "
                 "conf/task"
             )
-        return cls(spec.get("label", name), spec.get("target"), spec.get("fraction"), spec.get("above") or 0.0)
+        if spec.get("above") is not None and mode != "max":
+            raise BadInput(f"threshold {name!r}: `above` (a floor to gain over) needs mode max; fix task.study")
+        return cls(spec.get("label", name), spec.get("target"), spec.get("fraction"), spec.get("above"))
 
-    def value(self, baseline: float) -> float:
+    def value(self, baseline: float) -> float | None:
+        """The target; None where the baseline does not beat the floor: it has no gain to keep a share of."""
         if self.target is not None:
             return self.target
-        return self.above + self.fraction * (baseline - self.above)
+        floor = self.above or 0.0
+        if self.above is not None and baseline <= floor:
+            return None
+        return floor + self.fraction * (baseline - floor)
 
 
 def reaches(mode: str, target: float) -> Callable[[float], bool]:

@@ -39,18 +39,19 @@ def summarize(study: dict, results_dir: Path, fix: str) -> dict:
                 "chance": facts.get("chance"),
                 "group": facts.get("group"),
                 "curves": {seed: dict(sorted(values.items())) for seed, values in per_seed.items()},
-                "d_int": {
-                    name: {
-                        "label": threshold["label"],
-                        **intrinsic_dimension(
-                            per_seed, threshold["target"], reaches(facts["mode"], threshold["target"]),
-                            facts["precision"],
-                        ),
-                    }
-                    for name, threshold in facts["thresholds"].items()
-                },
+                "d_int": {name: threshold_estimate(threshold, per_seed, facts)
+                          for name, threshold in facts["thresholds"].items()},
             }  # fmt: skip
     return summary
+
+
+def threshold_estimate(threshold: dict, per_seed: dict[int, dict[int, float]], facts: dict) -> dict:
+    """d_int by one threshold; a threshold without a target (its baseline not above its floor) has none."""
+    if threshold["target"] is None:
+        return {**threshold, "seeds": len(per_seed), "reached": False, "value": None, "interval": None}
+    found = intrinsic_dimension(per_seed, threshold["target"], reaches(facts["mode"], threshold["target"]),
+                                facts["precision"])  # fmt: skip
+    return {"label": threshold["label"], **found}
 
 
 def paper_value(paper: dict | None, kind: str) -> dict | None:
@@ -107,6 +108,8 @@ def headline_metrics(facts: dict) -> dict:
 
 def show(estimate: dict) -> str:
     """One d_int value for a table: the value, its interval over seeds, and what it rests on."""
+    if estimate.get("undefined"):
+        return f"undefined ({estimate['undefined']})"
     if estimate["value"] is None:
         return "not reached"
     value = f"<= {estimate['value']:,.0f}" if estimate["upper_bound"] else f"{estimate['value']:,.0f}"
