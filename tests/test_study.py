@@ -169,3 +169,13 @@ def test_a_kinds_largest_d_caps_its_search(tmp_path, trained):
     summary = summarize(study, tmp_path / "results", "")["toy"]
     assert summary["dense"]["d_int"]["solved"]["value"] is None
     assert summary["fastfood"]["d_int"]["solved"]["value"] == pytest.approx(10, rel=1e-6)
+
+
+def test_a_threshold_without_a_target_still_draws_the_curve_and_says_why(tmp_path, trained):
+    # a gain over a floor that the baseline does not beat: no target to search for, the grid still runs
+    floor = {"target": "null", "of": "baseline", "fraction": 0.9, "above": 1.0}
+    study = toy_study(tmp_path, "task.study.mode=max", *(f"++task.study.thresholds.solved.{key}={value}"
+                                                         for key, value in floor.items()))  # fmt: skip
+    assert sorted(d for *_, d, _ in trained if d is not None) == [3, 30]  # the grid only: nothing to bisect
+    estimate = toy_summary(tmp_path, study)["d_int"]["solved"]
+    assert estimate["value"] is None and estimate["undefined"].endswith("is not above 1")

@@ -78,6 +78,9 @@ class Search:
         return RunSpec(self.task, self.kind, d, self.seed, self.selection)
 
     def next_dimensions(self) -> list[int]:
+        missing = [d for d in self.grid if d not in self.values]  # the curve is drawn even with no target to chase
+        if missing:
+            return missing
         proposed = (next_dimensions(self.values, reached, self.grid, self.min_d, self.max_d, self.precision)
                     for reached in self.targets)  # fmt: skip
         return sorted(set(itertools.chain.from_iterable(proposed)))
