@@ -2,8 +2,9 @@
 
 Writes metrics/<profile>/<family>/<task>-<kind>.json (the numbers `dvc metrics show` prints) and
 reports/<profile>/<family>/ (summary.md, details.json, size_families.json with the spread of D and d_int90
-of each size family, curves/ for `dvc plots show`, <family>.png with every task, figures/<task>.png, and
-figures/<group>.png: d_int90 against D), and logs one W&B run with the table and the figures.
+of each size family, curves/ for `dvc plots show`, <family>.png with every task, figures/<task>.png,
+figures/<group>.png: d_int90 against D, and figures/<other>-vs-<task>.png where a task names
+`study.compare_with`), and logs one W&B run with the table and the figures.
 `python pipelines/report.py study.family=vision profile=quick`
 """
 
@@ -14,10 +15,11 @@ from pathlib import Path
 from intrinsic_dim import tracking
 from intrinsic_dim.config import compose
 from intrinsic_dim.errors import one_line_errors
-from intrinsic_dim.plots import plot_metric_vs_d, plot_size_family, plot_task_figures
+from intrinsic_dim.plots import plot_comparison, plot_metric_vs_d, plot_size_family, plot_task_figures
 from intrinsic_dim.study import manifest
 from intrinsic_dim.study.report import (
     COLUMNS,
+    comparisons,
     markdown,
     size_families,
     spreads,
@@ -52,6 +54,8 @@ if __name__ == "__main__":
         plot_task_figures(summary, figures)
         for group, members in size_families(summary).items():
             plot_size_family(group, members, figures / f"{group}.png")
+        for pair in comparisons(summary):
+            plot_comparison(summary, pair, figures / f"{pair[0]}-vs-{pair[1]}.png")
         print(table, end="")
         with tracking.wandb_run(
             cfg.logger, Path(cfg.paths.log_dir) / family / "summary", quiet=True,

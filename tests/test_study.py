@@ -7,8 +7,9 @@ import pytest
 from helpers import in_process_study, study_arguments, succeeds
 from intrinsic_dim import job
 from intrinsic_dim.errors import BadInput
+from intrinsic_dim.plots import plot_comparison
 from intrinsic_dim.study import identity, manifest
-from intrinsic_dim.study.report import markdown, size_families, spread, summarize
+from intrinsic_dim.study.report import comparisons, markdown, size_families, spread, summarize
 
 
 @pytest.fixture
@@ -148,7 +149,7 @@ def test_the_report_logs_one_wandb_summary_run_with_the_table_and_the_figure(tmp
 def test_variants_of_a_task_are_tasks_of_their_own_with_their_answers(tmp_path):
     """Toy problems of 5 and 20 groups as variants of one config: d_int90 is exactly the number of groups."""
     variants = '+task.budgets.test.variants={toy_5:["groups=5"],toy_20:["groups=20"]}'
-    study = toy_study(tmp_path, variants, "task.budgets.test.grid=[2,40]")
+    study = toy_study(tmp_path, variants, "task.budgets.test.grid=[2,40]", "+task.study.compare_with=toy_5")
     assert set(study["tasks"]) == {"toy_5", "toy_20"}
     assert {name: facts["D"] for name, facts in study["tasks"].items()} == {"toy_5": 500, "toy_20": 2000}
     assert {facts["group"] for facts in study["tasks"].values()} == {"toy"}
@@ -159,6 +160,9 @@ def test_variants_of_a_task_are_tasks_of_their_own_with_their_answers(tmp_path):
     assert spread(members, "fastfood") == {"members": 2, "D_min": 500, "D_max": 2000, "D_spread": 4.0,
                                            "d_int90_min": 5.0, "d_int90_max": 20.0, "d_int90_spread": 4.0}  # fmt: skip
     assert "| toy | fastfood | 2 | 500 - 2,000 | 5 - 20 | 4.0x | 4.00x |" in markdown(summary)
+    assert comparisons(summary) == [("toy_5", "toy_20")]  # not toy_5 against itself
+    plot_comparison(summary, ("toy_5", "toy_20"), tmp_path / "toy_5-vs-toy_20.png")
+    assert (tmp_path / "toy_5-vs-toy_20.png").stat().st_size > 10_000
 
 
 def test_a_kinds_largest_d_caps_its_search(tmp_path, trained):

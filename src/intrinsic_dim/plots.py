@@ -1,5 +1,6 @@
 """Figures in the style of Li et al. 2018: the metric against d per task (every projection kind on one axis,
-baseline and thresholds marked), and d_int90 against D for a family of nets of different sizes."""
+baseline and thresholds marked), d_int90 against D for a family of nets of different sizes, and two tasks
+that differ in one respect (pretrained or not) on one axis."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from matplotlib import ticker  # noqa: E402
 KIND_COLORS = {"fastfood": "tab:blue", "sparse": "tab:orange", "dense": "tab:green", "said": "tab:brown"}
 THRESHOLD_COLORS = ("tab:red", "tab:purple", "tab:pink")
 SEED_STYLES = ("-", "--", ":", "-.")
+KIND_MARKERS = {"fastfood": "o", "sparse": "s", "dense": "^", "said": "D"}
 COLUMNS = 3
 
 
@@ -107,4 +109,36 @@ def plot_size_family(group: str, members: dict, path: Path) -> None:
         axis.legend(fontsize=8, loc="best")
     else:
         axis.text(0.5, 0.5, "no net reached its threshold", ha="center", transform=axis.transAxes)
+    save(figure, path)
+
+
+def found(headline: dict) -> str:
+    if headline["value"] is not None:
+        return f"d_int90 {headline['value']:,.0f}"
+    return "no d_int90: the baseline does not beat chance" if headline.get("undefined") else "not reached"
+
+
+def plot_comparison(summary: dict, tasks: tuple[str, str], path: Path) -> None:
+    """Two tasks on one axis, a colour each: every kind's curve (mean over seeds), each baseline, each headline
+    d_int90 (or why there is none), and the chance level they share."""
+    figure, axis = plt.subplots(figsize=(6.5, 4.5))
+    for color, task in zip(("tab:blue", "tab:red"), tasks, strict=True):
+        kinds = summary[task]
+        for kind, facts in kinds.items():
+            dimensions = sorted({d for values in facts["curves"].values() for d in values})
+            means = [sum(values[d] for values in facts["curves"].values() if d in values)
+                     / sum(d in values for values in facts["curves"].values()) for d in dimensions]  # fmt: skip
+            headline = facts["d_int"][facts["headline"]]
+            axis.plot(dimensions, means, marker=KIND_MARKERS.get(kind, "o"), markersize=4, color=color,
+                      label=f"{task}, {kind} ({found(headline)})")  # fmt: skip
+            if headline["value"] is not None:
+                axis.axvline(headline["value"], color=color, alpha=0.4)
+        first = next(iter(kinds.values()))
+        axis.axhline(first["baseline"], color=color, linestyle="--", label=f"{task}: full space")
+    first = next(iter(summary[tasks[0]].values()))
+    if first.get("chance"):
+        axis.axhline(first["chance"]["value"], color="black", linestyle="-.", label=first["chance"]["label"])
+    axis.set(xscale="log", xlabel="subspace dimension d", ylabel=first["metric"], title=" against ".join(tasks))
+    comma_ticks(axis.xaxis)
+    axis.legend(fontsize=7, loc="best")
     save(figure, path)

@@ -234,6 +234,7 @@ class Study:
             "headline": task.study.headline,
             "paper": OmegaConf.to_container(task.study.paper) if task.study.get("paper") else None,
             "chance": dict(task.study.chance) if task.study.get("chance") else None,
+            "compare_with": task.study.get("compare_with"),  # a task to draw this one against, in one figure
             "kinds": list(task.budget.kinds),
             "grid": list(task.budget.grid),
             "precision": task.budget.precision,

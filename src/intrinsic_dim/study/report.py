@@ -38,6 +38,7 @@ def summarize(study: dict, results_dir: Path, fix: str) -> dict:
                 "paper": paper_value(facts["paper"], kind),
                 "chance": facts.get("chance"),
                 "group": facts.get("group"),
+                "compare_with": facts.get("compare_with"),
                 "curves": {seed: dict(sorted(values.items())) for seed, values in per_seed.items()},
                 "d_int": {name: threshold_estimate(threshold, per_seed, facts)
                           for name, threshold in facts["thresholds"].items()},
@@ -62,6 +63,12 @@ def paper_value(paper: dict | None, kind: str) -> dict | None:
     if isinstance(value, dict):
         return {**paper, "d_int90": value[kind]} if kind in value else None
     return paper
+
+
+def comparisons(summary: dict) -> list[tuple[str, str]]:
+    """(other, task) for every task that names another task of the study to be drawn against."""
+    pairs = {(next(iter(kinds.values()))["compare_with"], task) for task, kinds in summary.items()}
+    return sorted((other, task) for other, task in pairs if other in summary and other != task)
 
 
 def size_families(summary: dict) -> dict:
