@@ -4,6 +4,7 @@ that differ in one respect (pretrained or not) on one axis."""
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
 import matplotlib
@@ -125,9 +126,9 @@ def plot_comparison(summary: dict, tasks: tuple[str, str], path: Path) -> None:
     for color, task in zip(("tab:blue", "tab:red"), tasks, strict=True):
         kinds = summary[task]
         for kind, facts in kinds.items():
-            dimensions = sorted({d for values in facts["curves"].values() for d in values})
-            means = [sum(values[d] for values in facts["curves"].values() if d in values)
-                     / sum(d in values for values in facts["curves"].values()) for d in dimensions]  # fmt: skip
+            curves = facts["curves"].values()
+            dimensions = sorted({d for values in curves for d in values})
+            means = [statistics.fmean(values[d] for values in curves if d in values) for d in dimensions]
             headline = facts["d_int"][facts["headline"]]
             axis.plot(dimensions, means, marker=KIND_MARKERS.get(kind, "o"), markersize=4, color=color,
                       label=f"{task}, {kind} ({found(headline)})")  # fmt: skip
