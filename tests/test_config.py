@@ -1,3 +1,4 @@
+import math
 from pathlib import Path
 
 import hydra
@@ -79,3 +80,13 @@ def test_the_pipeline_variables_name_existing_options():
     variables = OmegaConf.load(CONF_DIR / "pipeline.yaml")
     assert variables.profile in options("profile") and variables.trainer in options("trainer")
     assert compose([f"hydra/launcher={variables.launcher}"], config_name="study").hydra.launcher
+
+
+def test_a_budgets_reference_d_makes_the_subspace_rate_fall_as_one_over_sqrt_d():
+    def rate(task, kind, d):
+        return compose([f"task={task}", f"subspace={kind}", f"subspace.d={d}"]).subspace.lr
+
+    assert rate("mrpc_minilm", "fastfood", 3000) == 3e-2 and rate("mrpc_minilm", "said", 3000) == 3e-3  # reused runs
+    assert rate("mrpc_minilm", "fastfood", 30_000) == pytest.approx(3e-2 / math.sqrt(10), rel=1e-12)
+    assert rate("mrpc_minilm", "said", 300) == pytest.approx(3e-3 * math.sqrt(10), rel=1e-12)
+    assert rate("mnist_lenet", "fastfood", 300) == rate("mnist_lenet", "sparse", 30_000) == 3e-2  # no reference_d

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -9,9 +10,21 @@ from pathlib import Path
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+
+def rate_at_dimension(rate: float, d: int, reference_d: int | None) -> float:
+    """A subspace learning rate: `rate` at d = `reference_d`, scaled by sqrt(reference_d / d) elsewhere.
+
+    Adam moves every coordinate of theta_d by about the rate per step, so the weights move ~rate * sqrt(d):
+    this keeps that step the same at every d. With no reference_d the rate is the same at every d.
+    """
+    return rate if reference_d is None else rate * math.sqrt(reference_d / d)
+
+
+OmegaConf.register_new_resolver("rate_at_d", rate_at_dimension, replace=True)  # conf/subspace/*.yaml
 
 
 def ensure_writable(directory: Path) -> None:
