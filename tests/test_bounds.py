@@ -2,10 +2,14 @@ import math
 
 import numpy as np
 import pytest
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
 
 from intrinsic_dim.bounds.codes import choice_bits, counts_bits, decode, elias_delta_bits, encode, entropy_bits
 from intrinsic_dim.bounds.pac_bayes import catoni_bound, occam_bound
-from intrinsic_dim.bounds.quantize import dequantize, kmeans_levels, quantize, uniform_levels
+from intrinsic_dim.bounds.quantize import NearestLevel, dequantize, kmeans_levels, quantize, uniform_levels
+from intrinsic_dim.subspace import SubspaceModel
 
 
 def test_occam_and_catoni_against_hand_computed_values():
@@ -60,3 +64,30 @@ def test_kmeans_levels_find_separated_clusters():
     rng = np.random.default_rng(0)
     values = np.concatenate([centre + 0.01 * rng.normal(size=500) for centre in (-1.0, 0.0, 2.0)])
     np.testing.assert_allclose(kmeans_levels(values, 3), [-1.0, 0.0, 2.0], atol=0.01)
+
+
+def test_nearest_level_forward_is_quantized_and_gradients_pass_straight_through():
+    values = torch.tensor([-0.9, -0.2, 0.1, 0.45, 0.8], requires_grad=True)
+    quantizer = NearestLevel(np.array([-1.0, 0.0, 0.5]))
+    upstream = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0])
+    quantized = quantizer(values)
+    torch.testing.assert_close(quantized.detach(), torch.tensor([-1.0, 0.0, 0.0, 0.5, 0.5]))
+    (quantized * upstream).sum().backward()
+    torch.testing.assert_close(values.grad, upstream)  # straight through
+    torch.testing.assert_close(quantizer.levels.grad, torch.tensor([1.0, 2.0 + 3.0, 4.0 + 5.0]))  # per level
+
+
+def test_quantizing_a_subspace_models_theta_d_changes_only_its_function_not_its_parameters():
+    net = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 3))
+    model = SubspaceModel(net, "fastfood", 12, seed=0)
+    with torch.no_grad():
+        model.theta_d.normal_()
+    inputs = torch.randn(4, 6)
+    levels = kmeans_levels(model.theta_d.detach().numpy(), 4)
+    rounded = torch.as_tensor(dequantize(quantize(model.theta_d.detach().numpy(), levels), levels))
+    parametrize.register_parametrization(model, "theta_d", NearestLevel(levels))
+    quantized_output = model(inputs)
+    with parametrize.cached():
+        torch.testing.assert_close(model.theta_d, rounded)
+    parametrize.remove_parametrizations(model, "theta_d", leave_parametrized=True)
+    torch.testing.assert_close(model(inputs), quantized_output)
