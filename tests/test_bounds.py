@@ -3,12 +3,20 @@ import math
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 from torch import nn
 from torch.nn.utils import parametrize
 
 from intrinsic_dim.bounds.codes import choice_bits, counts_bits, decode, elias_delta_bits, encode, entropy_bits
+from intrinsic_dim.bounds.compress import compact, compress
+from intrinsic_dim.bounds.description import Message, description_bits
+from intrinsic_dim.bounds.evaluate import bound_run, split_errors
 from intrinsic_dim.bounds.pac_bayes import catoni_bound, occam_bound
 from intrinsic_dim.bounds.quantize import NearestLevel, dequantize, kmeans_levels, quantize, uniform_levels
+from intrinsic_dim.bounds.restore import restore
+from intrinsic_dim.config import compose
+from intrinsic_dim.run import run
+from intrinsic_dim.study import store
 from intrinsic_dim.subspace import SubspaceModel
 
 
@@ -91,3 +99,63 @@ def test_quantizing_a_subspace_models_theta_d_changes_only_its_function_not_its_
         torch.testing.assert_close(model.theta_d, rounded)
     parametrize.remove_parametrizations(model, "theta_d", leave_parametrized=True)
     torch.testing.assert_close(model(inputs), quantized_output)
+
+
+def test_compact_keeps_only_the_levels_in_use():
+    symbols, levels = compact(np.array([0, 2, 2, 4]), np.array([0.0, 1.0, 2.0, 3.0, 4.0], dtype=np.float32))
+    np.testing.assert_array_equal(symbols, [0, 1, 1, 2])
+    np.testing.assert_array_equal(levels, [0.0, 2.0, 4.0])
+
+
+def test_a_message_decodes_to_the_quantized_vector_and_its_parts_add_up():
+    values = np.random.default_rng(1).normal(size=3_000).astype(np.float32)
+    levels = kmeans_levels(values, 8)
+    message = Message.of(*compact(quantize(values, levels), levels))
+    np.testing.assert_array_equal(message.values(), levels[quantize(values, levels)])
+    bits = description_bits(message, seeds=(0, 3), scales=5, options=6)
+    assert bits["seeds"] == 1 + 5 and bits["d"] == elias_delta_bits(3_000) and bits["scales"] == 5 * 32
+    assert bits["codebook"] == elias_delta_bits(len(message.levels)) + 32 * len(message.levels)
+    assert bits["choices"] == pytest.approx(math.log2(6))
+    assert entropy_bits(message.counts) <= bits["symbols"] <= entropy_bits(message.counts) * 1.002 + 64
+    assert bits["bits"] == pytest.approx(sum(value for name, value in bits.items() if name != "bits"))
+
+
+BOUNDS = {"delta": 0.05, "levels": [4, 16], "quantizers": ["kmeans"], "epochs": 1,
+          "trainer": {"_target_": "lightning.Trainer", "accelerator": "cpu", "devices": 1, "deterministic": True,
+                      "enable_progress_bar": False, "enable_model_summary": False}}  # fmt: skip
+
+
+@pytest.fixture
+def stored_run(prepared_subset, tmp_path):
+    """A real subspace run of MNIST LeNet (512 examples per split), stored as a sweep stores it."""
+    where = [f"dataset.prepared={prepared_subset}", f"paths.results_dir={tmp_path / 'results'}", "logger=csv"]
+    cfg = compose(["task=mnist_lenet", "profile=test", "subspace=fastfood", "subspace.d=64", *where])
+    cfg.paths.output_dir = str(tmp_path / "logs")
+    result = run(cfg)
+    directory = store.run_dir(cfg.paths.results_dir, "vision", "mnist_lenet", "fastfood", 64, 0, result["key"])
+    return directory, cfg.paths, result
+
+
+@pytest.mark.slow
+def test_a_stored_run_is_rebuilt_exactly_and_its_decoded_model_has_the_reported_error(stored_run):
+    directory, paths, result = stored_run
+    options = OmegaConf.create(BOUNDS)
+    cfg, data, model = restore(directory, paths)
+    assert 1 - split_errors(model, data, cfg, options.trainer, ["val"])["val"] == pytest.approx(
+        result["metrics"]["val/acc"], abs=1e-6
+    )
+    message = compress(model, data, cfg, levels=4, quantizer="kmeans", epochs=1, trainer=options.trainer)
+    assert len(message.levels) <= 4 and set(model.theta_d.detach().numpy()) <= set(message.levels)
+    _, _, decoded = restore(directory, paths)
+    with torch.no_grad():
+        decoded.theta_d.copy_(torch.from_numpy(message.values()))
+    torch.testing.assert_close(decoded.theta_d, model.theta_d, rtol=0, atol=0)
+    assert split_errors(decoded, data, cfg, options.trainer, ["train"]) == split_errors(
+        model, data, cfg, options.trainer, ["train"]
+    )
+    rows = bound_run(directory, paths, options, kinds=1)
+    assert [row["levels"] for row in rows] == [4, 16] and all(row["m"] == 512 for row in rows)
+    for row in rows:
+        assert row["train_error"] <= row["catoni"] <= 1 and row["train_error"] <= row["occam"] <= 1
+        assert row["compression"] == pytest.approx(32 * row["D"] / row["bits"])
+    assert rows[0]["train_error"] == pytest.approx(split_errors(model, data, cfg, options.trainer, ["train"])["train"])

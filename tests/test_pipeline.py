@@ -21,9 +21,9 @@ def test_dvc_pipeline_runs_in_a_copy_of_the_repo_and_then_is_up_to_date(tmp_path
     succeeds(["git", "init", "-q"], copy)
     succeeds(["python", "pipelines/fetch_data.py"], copy)
 
-    first = succeeds(["dvc", "repro", "toy", "vision"], copy)
+    first = succeeds(["dvc", "repro", "toy", "vision", "vision_bounds"], copy)
     stages = ("prepare_mnist", "prepare_cifar10", "toy_baseline", "toy_sweep", "toy", "vision_baseline", "vision_sweep")
-    for stage in (*stages, "vision"):
+    for stage in (*stages, "vision", "vision_bounds"):
         assert f"Running stage '{stage}'" in first
     assert "wandb:" not in first and "GPU available" not in first  # per-run banners stay in the run logs
     toy = json.loads((copy / "metrics" / "test" / "toy" / "toy-fastfood.json").read_text())
@@ -44,10 +44,15 @@ def test_dvc_pipeline_runs_in_a_copy_of_the_repo_and_then_is_up_to_date(tmp_path
     summary = (reports / "summary.md").read_text()
     assert "| mnist_fc | fastfood | 199,210 |" in summary and "| mnist_fc_2x100 | fastfood | 89,610 |" in summary
     assert "| mnist_fc_size | fastfood | 2 | 39,760 - 89,610 |" in summary
+    bound = json.loads((copy / "metrics" / "test" / "bounds" / "vision" / "mnist_fc.json").read_text())
+    assert bound["kind"] == "fastfood" and bound["d"] in (4, 64) and 0 < bound["bits"] < 32 * 199_210
+    assert bound["train_error"] <= bound["catoni"] <= 1 and bound["train_error"] <= bound["occam"] <= 1
+    assert "| mnist_fc | fastfood |" in (copy / "reports" / "test" / "bounds" / "vision" / "bounds.md").read_text()
+    assert (copy / "reports" / "test" / "bounds" / "vision" / "figures" / "mnist_fc.png").is_file()
     shown = succeeds(["dvc", "metrics", "show"], copy).splitlines()
-    assert len(shown) == 6 and all(len(line) < 200 for line in shown)  # a header and one row per task and kind
+    assert len(shown) == 7 and all(len(line) < 200 for line in shown)  # a header, a row per task and kind, a bound
 
-    assert "Running stage" not in succeeds(["dvc", "repro", "toy", "vision"], copy)
+    assert "Running stage" not in succeeds(["dvc", "repro", "toy", "vision", "vision_bounds"], copy)
 
     plots = copy / "src" / "intrinsic_dim" / "plots.py"
     plots.write_text(plots.read_text() + "# a comment changes no run\n")

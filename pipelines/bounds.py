@@ -1,0 +1,56 @@
+"""DVC stage `<family>_bounds`: compression bounds of the subspace runs of a family's sweep.
+
+For each task in the profile's `bounds` list and each run of the kinds in `bounds.kinds`, every codebook option
+is bounded once and kept in results/<family>/bounds/ (reused on the next call); then
+reports/<profile>/bounds/<family>/ (bounds.md, bounds.json with every row, figures/<task>.png) and
+metrics/<profile>/bounds/<family>/<task>.json for the option each task selects on training data.
+`python pipelines/bounds.py study.family=vision profile=quick`
+"""
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from intrinsic_dim.bounds.cache import bounded
+from intrinsic_dim.bounds.report import markdown, plot_bounds, selected, write_metrics
+from intrinsic_dim.config import compose
+from intrinsic_dim.errors import one_line_errors
+from intrinsic_dim.study import manifest, store
+
+if __name__ == "__main__":
+    with one_line_errors("bounds"):
+        cfg = compose(sys.argv[1:], config_name="bounds")
+        logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # no per-fit banners: one bar for the stage
+        family, profile, results = cfg.study.family, cfg.profile.name, Path(cfg.paths.results_dir)
+        study = manifest.read(manifest.manifest_path(results, family, "sweep", profile), f"dvc repro {family}_sweep")
+        tasks = [task for task in cfg.profile.get("bounds", []) if task in study["tasks"]]
+        runs = [(task, entry) for task in tasks for entry in study["tasks"][task]["runs"]
+                if entry["kind"] in cfg.bounds.kinds]  # fmt: skip
+        store.ensure_writable(results / family / "bounds")  # the stage's output, even with no run to bound
+        rows = []
+        with tqdm(runs, desc=f"{family} bounds", unit="run", bar_format="{desc}: {n_fmt}/{total_fmt} runs "
+                  "[{elapsed} elapsed, ~{remaining} left]") as bar:  # fmt: skip
+            for task, entry in bar:
+                kinds = len(study["tasks"][task]["kinds"])
+                found, reused = bounded(results / entry["path"], results / family / "bounds", cfg, kinds)
+                best = min(found, key=lambda row: row["catoni"])
+                bar.write(f"  {task:<24} {entry['kind']:<8} d={entry['d']:<9,} seed {entry['seed']:<3} "
+                          f"Catoni {best['catoni']:.2%}  {'stored' if reused else 'bounded'}")  # fmt: skip
+                rows += found
+        reports = Path(cfg.paths.reports_dir) / profile / "bounds" / family
+        reports.mkdir(parents=True, exist_ok=True)
+        write_metrics(rows, Path(cfg.paths.metrics_dir) / profile / "bounds" / family)
+        if not rows:
+            (reports / "bounds.md").write_text(f"No task of family {family} is bounded in profile {profile}.\n")
+            print(f"{family}: no run to bound; list tasks under `bounds:` in conf/profile/{profile}.yaml")
+            sys.exit(0)
+        (reports / "bounds.md").write_text(markdown(rows))
+        (reports / "bounds.json").write_text(json.dumps(rows, indent=2) + "\n")
+        for stale in (reports / "figures").glob("*.png"):  # tasks no longer bounded
+            stale.unlink()
+        for task in selected(rows):
+            plot_bounds(rows, task, reports / "figures" / f"{task}.png")
+        print(markdown(rows), end="")
