@@ -53,9 +53,11 @@ def write_metrics(rows: list[dict], directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob("*.json"):  # tasks no longer bounded
         stale.unlink()
+    # few, short keys: `dvc metrics show` puts every metric file in one table (the rest is in the markdown)
+    short = {"d": "d", "bits": "bits", "train_err": "train_error", "held_out_err": "held_out_error", "bound": "catoni"}
     for task, row in selected(rows).items():
-        keys = ("kind", "d", "levels_used", "bits", "compression", "train_error", "held_out_error", "occam", "catoni")
-        (directory / f"{task}.json").write_text(json.dumps({key: row[key] for key in keys}, indent=2) + "\n")
+        metrics = {name: round(row[key], 4) if isinstance(row[key], float) else row[key] for name, key in short.items()}
+        (directory / f"{task}.json").write_text(json.dumps(metrics, indent=2) + "\n")
 
 
 def plot_bounds(rows: list[dict], task: str, path: Path) -> None:
