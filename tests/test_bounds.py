@@ -120,7 +120,7 @@ def test_a_message_decodes_to_the_quantized_vector_and_its_parts_add_up():
     assert bits["bits"] == pytest.approx(sum(value for name, value in bits.items() if name != "bits"))
 
 
-BOUNDS = {"delta": 0.05, "levels": [4, 16], "quantizers": ["kmeans"], "epochs": 1,
+BOUNDS = {"delta": 0.05, "levels": [4, 16], "quantizers": ["kmeans"], "epochs": 1, "lr": 1e-3,
           "trainer": {"_target_": "lightning.Trainer", "accelerator": "cpu", "devices": 1, "deterministic": True,
                       "enable_progress_bar": False, "enable_model_summary": False}}  # fmt: skip
 
@@ -144,7 +144,7 @@ def test_a_stored_run_is_rebuilt_exactly_and_its_decoded_model_has_the_reported_
     assert 1 - split_errors(model, data, cfg, options.trainer, ["val"])["val"] == pytest.approx(
         result["metrics"]["val/acc"], abs=1e-6
     )
-    message = compress(model, data, cfg, levels=4, quantizer="kmeans", epochs=1, trainer=options.trainer)
+    message = compress(model, data, cfg, levels=4, quantizer="kmeans", epochs=1, lr=1e-3, trainer=options.trainer)
     assert len(message.levels) <= 4 and set(model.theta_d.detach().numpy()) <= set(message.levels)
     _, _, decoded = restore(directory, paths)
     with torch.no_grad():

@@ -27,27 +27,26 @@ def compact(symbols: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.nda
     return renumber[symbols], levels[used]
 
 
-def classifier(model: SubspaceModel, cfg: DictConfig) -> Classifier:
-    """The run's own LightningModule: its optimizer (at the run's learning rate) and its metrics."""
-    return Classifier(
-        model, optimizer=hydra.utils.instantiate(cfg.task.optimizer), metrics=hydra.utils.instantiate(cfg.task.metrics)
-    )
+def classifier(model: SubspaceModel, cfg: DictConfig, lr: float | None = None) -> Classifier:
+    """The run's own LightningModule: its optimizer (at `lr`, or the run's learning rate) and its metrics."""
+    optimizer = hydra.utils.instantiate(cfg.task.optimizer, **({} if lr is None else {"lr": lr}))
+    return Classifier(model, optimizer=optimizer, metrics=hydra.utils.instantiate(cfg.task.metrics))
 
 
 def compress(
     model: SubspaceModel, data: L.LightningDataModule, cfg: DictConfig, levels: int, quantizer: str, epochs: int,
-    trainer: DictConfig,
+    lr: float | None, trainer: DictConfig,
 ) -> Message:  # fmt: skip
     """Quantize `model.theta_d` in place to `levels` values, fine-tuned `epochs` epochs; the coded result.
 
-    `cfg` is the run's own config (its optimizer, at the run's learning rate, and its metrics); `trainer`
-    the Lightning trainer settings of the fine-tune.
+    `cfg` is the run's own config (its optimizer and metrics); `lr` the fine-tune's learning rate (None: the
+    run's); `trainer` the Lightning trainer settings of the fine-tune.
     """
     values = model.theta_d.detach().cpu().numpy()
     quantizer_of = NearestLevel(QUANTIZERS[quantizer](values, levels))
     if epochs:
         parametrize.register_parametrization(model, "theta_d", quantizer_of)
-        module = classifier(model, cfg)
+        module = classifier(model, cfg, lr)
         fit = hydra.utils.instantiate(trainer, max_epochs=epochs, logger=False, enable_checkpointing=False)
         fit.fit(module, train_dataloaders=data.loader("train", shuffle=True))
         parametrize.remove_parametrizations(model, "theta_d", leave_parametrized=False)

@@ -43,7 +43,7 @@ def bound_run(directory: Path, paths: DictConfig, options: DictConfig, kinds: in
     for quantizer in options.quantizers:
         for levels in options.levels:
             model.load_state_dict(trained)
-            message = compress(model, data, cfg, levels, quantizer, options.epochs, options.trainer)
+            message = compress(model, data, cfg, levels, quantizer, options.epochs, options.lr, options.trainer)
             scales = getattr(model.projection, "scales", None)
             bits = description_bits(
                 message, seeds=(cfg.seed, cfg.subspace.seed), scales=0 if scales is None else scales.numel(),
