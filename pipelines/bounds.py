@@ -10,8 +10,10 @@ metrics/<profile>/bounds/<family>/<task>.json for the option each task selects o
 import json
 import logging
 import sys
+import warnings
 from pathlib import Path
 
+import transformers
 from tqdm import tqdm
 
 from intrinsic_dim.bounds.cache import bounded
@@ -24,6 +26,8 @@ if __name__ == "__main__":
     with one_line_errors("bounds"):
         cfg = compose(sys.argv[1:], config_name="bounds")
         logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # no per-fit banners: one bar for the stage
+        warnings.filterwarnings("ignore", ".*no `val_dataloader`")  # the fine-tune sees the training split only
+        transformers.utils.logging.disable_progress_bar()  # no bar per restored language model
         family, profile, results = cfg.study.family, cfg.profile.name, Path(cfg.paths.results_dir)
         study = manifest.read(manifest.manifest_path(results, family, "sweep", profile), f"dvc repro {family}_sweep")
         tasks = [task for task in cfg.profile.get("bounds", []) if task in study["tasks"]]

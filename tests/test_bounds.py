@@ -1,4 +1,5 @@
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -7,14 +8,16 @@ from omegaconf import OmegaConf
 from torch import nn
 from torch.nn.utils import parametrize
 
+from helpers import fails_in_one_line
 from intrinsic_dim.bounds.codes import choice_bits, counts_bits, decode, elias_delta_bits, encode, entropy_bits
 from intrinsic_dim.bounds.compress import compact, compress
 from intrinsic_dim.bounds.description import Message, description_bits
-from intrinsic_dim.bounds.evaluate import bound_run, split_errors
+from intrinsic_dim.bounds.evaluate import bound_run, materialized, split_errors
 from intrinsic_dim.bounds.pac_bayes import catoni_bound, occam_bound
 from intrinsic_dim.bounds.quantize import NearestLevel, dequantize, kmeans_levels, quantize, uniform_levels
 from intrinsic_dim.bounds.restore import restore
 from intrinsic_dim.config import compose
+from intrinsic_dim.errors import DataError
 from intrinsic_dim.run import run
 from intrinsic_dim.study import store
 from intrinsic_dim.subspace import SubspaceModel
@@ -101,6 +104,20 @@ def test_quantizing_a_subspace_models_theta_d_changes_only_its_function_not_its_
     torch.testing.assert_close(model(inputs), quantized_output)
 
 
+@pytest.mark.parametrize("kind", ["fastfood", "said"])
+def test_the_materialized_network_computes_the_subspace_model_and_theta_0_comes_back(kind):
+    net = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 3))
+    model = SubspaceModel(net, kind, 12, seed=0)
+    with torch.no_grad():
+        model.theta_d.normal_()
+    inputs, theta_0 = torch.randn(4, 6), model.theta_0.clone()
+    expected = model(inputs)
+    with materialized(model) as network:
+        torch.testing.assert_close(network(inputs), expected, rtol=0, atol=0)
+    torch.testing.assert_close(model.theta_0, theta_0, rtol=0, atol=0)
+    torch.testing.assert_close(model(inputs), expected, rtol=0, atol=0)
+
+
 def test_compact_keeps_only_the_levels_in_use():
     symbols, levels = compact(np.array([0, 2, 2, 4]), np.array([0.0, 1.0, 2.0, 3.0, 4.0], dtype=np.float32))
     np.testing.assert_array_equal(symbols, [0, 1, 1, 2])
@@ -159,3 +176,24 @@ def test_a_stored_run_is_rebuilt_exactly_and_its_decoded_model_has_the_reported_
         assert row["train_error"] <= row["catoni"] <= 1 and row["train_error"] <= row["occam"] <= 1
         assert row["compression"] == pytest.approx(32 * row["D"] / row["bits"])
     assert rows[0]["train_error"] == pytest.approx(split_errors(model, data, cfg, options.trainer, ["train"])["train"])
+
+
+@pytest.mark.slow
+def test_a_damaged_or_full_space_run_is_refused_with_the_fix(stored_run, prepared_subset, tmp_path):
+    directory, paths, _ = stored_run
+    (directory / store.STATE_FILE).write_bytes(b"not a checkpoint")
+    with pytest.raises(DataError, match=r"subspace.pt is unreadable .*delete .* and rerun its sweep stage"):
+        restore(directory, paths)
+    where = [f"dataset.prepared={prepared_subset}", f"paths.results_dir={paths.results_dir}", "logger=csv"]
+    cfg = compose(["task=mnist_lenet", "profile=test", "subspace=none", *where])
+    cfg.paths.output_dir = str(tmp_path / "full-logs")
+    result = run(cfg)
+    full = store.run_dir(paths.results_dir, "vision", "mnist_lenet", "none", None, 0, result["key"])
+    with pytest.raises(DataError, match="is a full-space run: only subspace runs have a short description"):
+        restore(full, paths)
+
+
+def test_the_bounds_stage_without_a_sweep_names_the_stage_to_run(tmp_path):
+    line = fails_in_one_line([sys.executable, "pipelines/bounds.py", "study.family=vision", "profile=test",
+                              f"paths.results_dir={tmp_path / 'results'}"])  # fmt: skip
+    assert "does not exist; run `dvc repro vision_sweep` first" in line

@@ -27,7 +27,7 @@ def compact(symbols: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.nda
     return renumber[symbols], levels[used]
 
 
-def classifier(model: SubspaceModel, cfg: DictConfig, lr: float | None = None) -> Classifier:
+def classifier(model: torch.nn.Module, cfg: DictConfig, lr: float | None = None) -> Classifier:
     """The run's own LightningModule: its optimizer (at `lr`, or the run's learning rate) and its metrics."""
     optimizer = hydra.utils.instantiate(cfg.task.optimizer, **({} if lr is None else {"lr": lr}))
     return Classifier(model, optimizer=optimizer, metrics=hydra.utils.instantiate(cfg.task.metrics))

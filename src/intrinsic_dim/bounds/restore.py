@@ -8,6 +8,7 @@ trained one is refused rather than bounded.
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import hydra
@@ -51,7 +52,7 @@ def restore(directory: Path, paths: DictConfig) -> tuple[DictConfig, L.Lightning
     model = in_subspace(hydra.utils.instantiate(cfg.task.model), cfg.subspace)
     try:
         state = torch.load(directory / store.STATE_FILE, weights_only=False)
-    except (OSError, RuntimeError) as error:
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as error:  # missing, truncated, not torch's
         raise DataError(f"{directory / store.STATE_FILE} is unreadable ({type(error).__name__}); {fix}") from error
     model.load_state_dict(state)
     return cfg, data, model
