@@ -3,30 +3,31 @@ its markdown table, its metrics, and its figure (bounds and held-out error again
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from intrinsic_dim.plots import comma_ticks, plt, save
+from intrinsic_dim.study.report import write_json_files
 
 COLUMNS = ("task", "kind", "d", "levels", "bits", "compression", "train err", "held-out err", "Occam", "Catoni")
 
 
-def selected(rows: list[dict]) -> dict[str, dict]:
-    """{task: its row with the smallest Catoni bound}: a choice made from training error and bits alone."""
-    best: dict[str, dict] = {}
+def best_by(rows: list[dict], key) -> dict:
+    """{key(row): the row with the smallest Catoni bound}: a choice made from training error and bits alone."""
+    best: dict = {}
     for row in rows:
-        if row["task"] not in best or row["catoni"] < best[row["task"]]["catoni"]:
-            best[row["task"]] = row
+        if key(row) not in best or row["catoni"] < best[key(row)]["catoni"]:
+            best[key(row)] = row
     return best
+
+
+def selected(rows: list[dict]) -> dict[str, dict]:
+    """{task: its row with the smallest Catoni bound}."""
+    return best_by(rows, lambda row: row["task"])
 
 
 def best_per_d(rows: list[dict], task: str) -> list[dict]:
     """The task's row with the smallest Catoni bound at each (kind, d), in order of d."""
-    best: dict[tuple, dict] = {}
-    for row in rows:
-        key = (row["kind"], row["d"])
-        if row["task"] == task and (key not in best or row["catoni"] < best[key]["catoni"]):
-            best[key] = row
+    best = best_by([row for row in rows if row["task"] == task], lambda row: (row["kind"], row["d"]))
     return sorted(best.values(), key=lambda row: (row["kind"], row["d"]))
 
 
@@ -50,14 +51,13 @@ def markdown(rows: list[dict]) -> str:
 
 
 def write_metrics(rows: list[dict], directory: Path) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    for stale in directory.glob("*.json"):  # tasks no longer bounded
-        stale.unlink()
     # few, short keys: `dvc metrics show` puts every metric file in one table (the rest is in the markdown)
     short = {"d": "d", "bits": "bits", "train_err": "train_error", "held_out_err": "held_out_error", "bound": "catoni"}
-    for task, row in selected(rows).items():
-        metrics = {name: round(row[key], 4) if isinstance(row[key], float) else row[key] for name, key in short.items()}
-        (directory / f"{task}.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    files = {
+        task: {name: round(row[key], 4) if isinstance(row[key], float) else row[key] for name, key in short.items()}
+        for task, row in selected(rows).items()
+    }
+    write_json_files(directory, files)
 
 
 def plot_bounds(rows: list[dict], task: str, path: Path) -> None:

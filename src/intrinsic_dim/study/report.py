@@ -203,10 +203,17 @@ def write_curves(summary: dict, directory: Path) -> None:
                     writer.writerows([d, seed, value] for d, value in values.items())
 
 
-def write_metrics(summary: dict, directory: Path) -> None:
+def write_json_files(directory: Path, files: dict[str, dict]) -> None:
+    """`directory` holding exactly these `{name: content}` JSON files: those of tasks no longer in it go."""
     directory.mkdir(parents=True, exist_ok=True)
-    for stale in directory.glob("*.json"):  # tasks or kinds no longer in the study
+    for stale in directory.glob("*.json"):
         stale.unlink()
-    for task, kinds in summary.items():
-        for kind, facts in kinds.items():
-            (directory / f"{task}-{kind}.json").write_text(json.dumps(headline_metrics(facts), indent=2) + "\n")
+    for name, content in files.items():
+        (directory / f"{name}.json").write_text(json.dumps(content, indent=2) + "\n")
+
+
+def write_metrics(summary: dict, directory: Path) -> None:
+    files = {
+        f"{task}-{kind}": headline_metrics(facts) for task, kinds in summary.items() for kind, facts in kinds.items()
+    }
+    write_json_files(directory, files)
