@@ -15,13 +15,14 @@ from omegaconf import DictConfig, OmegaConf
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
 
-def rate_at_dimension(rate: float, d: int, reference_d: int | None) -> float:
+def rate_at_dimension(rate: float, d: int | None, reference_d: int | None) -> float:
     """A subspace learning rate: `rate` at d = `reference_d`, scaled by sqrt(reference_d / d) elsewhere.
 
     Adam moves every coordinate of theta_d by about the rate per step, so the weights move ~rate * sqrt(d):
-    this keeps that step the same at every d. With no reference_d the rate is the same at every d.
+    this keeps that step the same at every d. With no reference_d the rate is the same at every d; with no d
+    (the full space, where a config may still resolve the subspace's value) it is `rate`.
     """
-    return rate if reference_d is None else rate * math.sqrt(reference_d / d)
+    return rate if reference_d is None or d is None else rate * math.sqrt(reference_d / d)
 
 
 OmegaConf.register_new_resolver("rate_at_d", rate_at_dimension, replace=True)  # conf/subspace/*.yaml

@@ -1,0 +1,61 @@
+"""DQN in a subspace (Li et al. 2018's CartPole row), with stable-baselines3's DQN around our Q-network.
+
+SB3 builds the Q-network twice (online and target); both are the task's net wrapped in the same subspace and
+built from the same init seed, so they share theta_0 and P, and SB3's target update (a copy of `parameters()`)
+copies theta_d: the target network lives in the subspace too. Everything else (replay, exploration schedule,
+Huber loss, gradient clipping) is SB3's.
+"""
+
+from __future__ import annotations
+
+import hydra
+import torch
+from omegaconf import DictConfig, OmegaConf
+from stable_baselines3 import DQN
+from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
+
+from intrinsic_dim.job import JobOutput, RunContext, in_subspace
+from intrinsic_dim.tasks.rl.envs import make_env
+from intrinsic_dim.tasks.rl.es import EVALUATION_SEED, rollouts
+
+
+class SubspaceDQNPolicy(DQNPolicy):
+    """SB3's DQN policy whose Q-networks are `net` (a config) wrapped in `subspace`, built from `init_seed`."""
+
+    def __init__(self, *args, net: dict, subspace: dict, init_seed: int, **kwargs) -> None:
+        self.net_config, self.subspace, self.init_seed = net, subspace, init_seed
+        super().__init__(*args, **kwargs)
+
+    def make_q_net(self) -> QNetwork:
+        q_network = super().make_q_net()
+        with torch.random.fork_rng():
+            torch.manual_seed(self.init_seed)  # the same theta_0 for the online and the target network
+            net = hydra.utils.instantiate(self.net_config)
+        q_network.q_net = in_subspace(net, OmegaConf.create(self.subspace)).to(self.device)
+        return q_network
+
+
+def learn_q(cfg: DictConfig, context: RunContext) -> JobOutput:
+    """DQN for `dqn.timesteps` environment steps, then the greedy policy's mean return on the evaluation episodes."""
+    policy_kwargs = {
+        "net": OmegaConf.to_container(cfg.task.model, resolve=True),
+        "subspace": {"kind": cfg.subspace.kind, "d": cfg.subspace.d, "seed": cfg.subspace.seed},
+        "init_seed": cfg.seed,
+    }
+    agent = DQN(SubspaceDQNPolicy, make_env(cfg.task.env.id, **cfg.task.env.kwargs), learning_rate=cfg.subspace.lr,
+                policy_kwargs=policy_kwargs, seed=cfg.seed, device="cpu", verbose=0,
+                **OmegaConf.to_container(cfg.task.dqn.settings, resolve=True))  # fmt: skip
+    agent.learn(total_timesteps=cfg.task.dqn.timesteps)
+    q_network = agent.policy.q_net
+    q_network.set_training_mode(False)
+    evaluation = rollouts(cfg.task.env)
+    seeds = [EVALUATION_SEED + episode for episode in range(cfg.task.evaluation.episodes)]
+    try:
+        with torch.no_grad():
+            final = evaluation.returns(lambda _: lambda seen: q_network.q_net(seen), 1, seeds)
+    finally:
+        evaluation.close()
+    if context.wandb_run is not None:
+        context.wandb_run.log({"eval/return": float(final[0])})
+    return JobOutput(metrics={"eval/return": float(final[0]), "train/env_steps": float(cfg.task.dqn.timesteps)},
+                     model=q_network.q_net)  # fmt: skip

@@ -1,0 +1,123 @@
+"""Episode returns of a population over vectorized environments, robust to environments that crash or hang.
+
+All members play the same seeded episodes (common random numbers: the ES ranking compares policies, not
+start states), so a generation is repeatable. Episodes are run in chunks of at most `envs` environments; if
+an environment raises or (with `vectorization: async`, one process per environment) does not answer within
+`step_timeout` seconds, the chunk's environments are rebuilt and the chunk is played again from its seeds:
+the generation continues with exactly the returns it would have had.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from intrinsic_dim.errors import BadInput
+from intrinsic_dim.tasks.rl.envs import actions, make_env
+
+log = logging.getLogger(__name__)
+
+Policy = Callable[[torch.Tensor], torch.Tensor]  # (members, episodes, *obs) -> (members, episodes, outputs)
+
+
+class EnvironmentFailed(RuntimeError):
+    """An environment kept failing after every restart."""
+
+
+class Rollouts:
+    def __init__(self, env_id: str, env_kwargs: dict | None = None, envs: int = 64, vectorization: str = "sync",
+                 step_timeout: float = 60.0, retries: int = 3) -> None:  # fmt: skip
+        if vectorization not in ("sync", "async"):
+            raise BadInput(f"task.env.vectorization must be sync or async, got {vectorization!r}")
+        self.env_id, self.env_kwargs = env_id, dict(env_kwargs or {})
+        self.max_envs, self.vectorization = int(envs), vectorization
+        self.step_timeout, self.retries = float(step_timeout), int(retries)
+        self.restarts = 0  # environments rebuilt after a failure, over the whole run
+        self.steps = 0  # environment steps taken (counted per environment)
+        self._vector: gym.vector.VectorEnv | None = None
+        probe = make_env(env_id, **self.env_kwargs)  # fails early, in one line, for an unknown or missing env
+        self.action_space = probe.action_space
+        probe.close()
+
+    def _build(self, count: int) -> gym.vector.VectorEnv:
+        factories = [lambda: make_env(self.env_id, **self.env_kwargs)] * count
+        mode = gym.vector.AutoresetMode.NEXT_STEP
+        if self.vectorization == "async":
+            return gym.vector.AsyncVectorEnv(factories, autoreset_mode=mode, context="fork")
+        return gym.vector.SyncVectorEnv(factories, autoreset_mode=mode)
+
+    def _vector_env(self, count: int) -> gym.vector.VectorEnv:
+        if self._vector is None or self._vector.num_envs != count:
+            self.close()
+            self._vector = self._build(count)
+        return self._vector
+
+    def _reset(self, env: gym.vector.VectorEnv, seeds: list[int]) -> np.ndarray:
+        if isinstance(env, gym.vector.AsyncVectorEnv):
+            env.reset_async(seed=seeds)
+            return env.reset_wait(timeout=self.step_timeout)[0]
+        return env.reset(seed=seeds)[0]
+
+    def _step(self, env: gym.vector.VectorEnv, chosen: np.ndarray):
+        if isinstance(env, gym.vector.AsyncVectorEnv):
+            env.step_async(chosen)
+            return env.step_wait(timeout=self.step_timeout)
+        return env.step(chosen)
+
+    def _play(self, policy: Policy, members: int, seeds: list[int]) -> torch.Tensor:
+        """(members,) mean returns of each member over the episodes `seeds`, in one vector env."""
+        episodes = len(seeds)
+        env = self._vector_env(members * episodes)
+        observations = self._reset(env, seeds * members)
+        returns = np.zeros(members * episodes)
+        alive = np.ones(members * episodes, dtype=bool)
+        while alive.any():
+            seen = torch.as_tensor(np.asarray(observations), dtype=torch.float32)
+            outputs = policy(seen.reshape(members, episodes, *seen.shape[1:]))
+            chosen = actions(outputs.reshape(members * episodes, -1), self.action_space)
+            observations, rewards, terminated, truncated, _ = self._step(env, chosen)
+            self.steps += int(alive.sum())
+            returns += np.where(alive, rewards, 0.0)
+            alive &= ~(terminated | truncated)
+        return torch.as_tensor(returns.reshape(members, episodes).mean(1), dtype=torch.float32)
+
+    def returns(self, policy_of: Callable[[slice], Policy], members: int, seeds: list[int]) -> torch.Tensor:
+        """Mean return of each of `members` over the episodes `seeds`; `policy_of(chunk)` plays the members in chunk."""
+        per_chunk = max(1, self.max_envs // len(seeds))
+        results = []
+        for start in range(0, members, per_chunk):
+            chunk = slice(start, min(members, start + per_chunk))
+            results.append(self._robust_play(policy_of(chunk), chunk.stop - chunk.start, seeds))
+        return torch.cat(results)
+
+    def _robust_play(self, policy: Policy, members: int, seeds: list[int]) -> torch.Tensor:
+        for attempt in range(self.retries + 1):
+            try:
+                return self._play(policy, members, seeds)
+            except BadInput:
+                raise
+            except Exception as error:  # any failure of an env, a hang (multiprocessing.TimeoutError) included
+                self.restarts += 1
+                log.warning("environment %s failed (%s: %s); restarting it (attempt %d of %d)", self.env_id,
+                            type(error).__name__, str(error).splitlines()[0] if str(error) else "", attempt + 1,
+                            self.retries)  # fmt: skip
+                self.close(terminate=True)
+        raise EnvironmentFailed(
+            f"environment {self.env_id} failed {self.retries + 1} times in a row; see the log above for why"
+        )
+
+    def close(self, terminate: bool = False) -> None:
+        if self._vector is None:
+            return
+        try:
+            if terminate and isinstance(self._vector, gym.vector.AsyncVectorEnv):
+                self._vector.close(terminate=True)
+            else:
+                self._vector.close()
+        except Exception as error:  # a broken env may not even close cleanly; it is replaced either way
+            log.warning("closing environment %s failed: %s", self.env_id, error)
+        self._vector = None

@@ -1,0 +1,166 @@
+"""The RL family (intrinsic_dim.tasks.rl): environments offline, batched populations, robust rollouts, ES, DQN."""
+
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import pytest
+import torch
+from evotorch import Problem
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from helpers import in_process_study, run_in_process, study_arguments
+from intrinsic_dim.config import compose
+from intrinsic_dim.errors import BadInput
+from intrinsic_dim.study.report import summarize
+from intrinsic_dim.subspace import SubspaceModel
+from intrinsic_dim.tasks.rl.envs import make_env, policy_outputs, spaces
+from intrinsic_dim.tasks.rl.es import scorer
+from intrinsic_dim.tasks.rl.policies import mlp
+from intrinsic_dim.tasks.rl.population import Population
+from intrinsic_dim.tasks.rl.rollouts import EnvironmentFailed, Rollouts
+
+# D of each task's network, as the README and the task files state them
+TASK_SIZES = {"cartpole_es": 562, "cartpole_dqn": 562, "inverted_pendulum_es": 4545, "humanoid_es": 27601,
+              "pong_es": 677686}  # fmt: skip
+
+
+def task_config(task: str, *overrides: str):
+    return compose([f"task={task}", "profile=test", *overrides])
+
+
+@pytest.mark.parametrize("task", sorted(TASK_SIZES))
+def test_every_env_is_created_offline_and_fits_its_network(task):
+    cfg = task_config(task)
+    observations, _ = spaces(cfg.task.env.id)
+    observation, _ = make_env(cfg.task.env.id).reset(seed=0)  # the Pong ROM comes with ale-py
+    assert observation.shape == observations.shape
+    net = instantiate(cfg.task.model)
+    assert sum(p.numel() for p in net.parameters()) == TASK_SIZES[task]
+    outputs = net(torch.as_tensor(observation, dtype=torch.float32)[None])
+    assert outputs.shape == (1, policy_outputs(cfg.task.env.id))
+
+
+def test_an_unknown_env_is_one_line_naming_the_fix():
+    with pytest.raises(BadInput, match="cannot create environment .CartPole-v99.*check task.env.id"):
+        make_env("CartPole-v99")
+
+
+def subspace(kind="fastfood", d=6, seed=0):
+    return OmegaConf.create({"kind": kind, "d": d if kind != "none" else None, "seed": seed})
+
+
+@pytest.mark.parametrize("kind", ["fastfood", "sparse", "none"])
+def test_the_vectorized_population_is_each_member_run_alone(kind):
+    torch.manual_seed(0)
+    population = Population(mlp(4, [20, 20], 2), subspace(kind))
+    members = torch.randn(5, population.size)
+    observations = torch.randn(5, 3, 4)
+    together = population.forward(population.parameters(population.theta_D(members)), observations)
+    for member, seen, expected in zip(members, observations, together, strict=True):
+        alone = population.set_solution(member)
+        assert isinstance(alone, SubspaceModel) == (kind != "none")
+        torch.testing.assert_close(alone(seen), expected, rtol=1e-5, atol=1e-6)
+
+
+def linear_pendulum_scores(rollouts: Rollouts) -> torch.Tensor:
+    """Returns of a balancing linear policy and of a falling one (the zero policy) on InvertedPendulum."""
+    population = Population(mlp(4, [], 1), subspace("none"))
+    balancing = torch.tensor([0.12, 1.9, 0.1, 0.35, 0.0]) - population.theta_0
+    return scorer(population, rollouts)(torch.stack([balancing, -population.theta_0]), [3, 4])
+
+
+def test_rollouts_score_a_known_balancing_policy():
+    rollouts = Rollouts("InvertedPendulum-v5", {"max_episode_steps": 200})
+    scores = linear_pendulum_scores(rollouts)
+    assert scores[0] == 200.0 and scores[1] < 30  # +1 per step upright: all 200, or a fall within a few steps
+    assert rollouts.steps == 400 + 2 * scores[1]
+
+
+class FailingOnce(gym.Wrapper):
+    """InvertedPendulum that, while `flag` exists, deletes it and then raises or hangs at its 10th step."""
+
+    def __init__(self, flag: str, failure: str, **kwargs) -> None:
+        super().__init__(gym.make("InvertedPendulum-v5", **kwargs))
+        self.flag, self.failure, self.steps = Path(flag), failure, 0
+
+    def step(self, action):
+        self.steps += 1
+        if self.steps == 10 and self.flag.exists():
+            self.flag.unlink()
+            if self.failure == "raise":
+                raise RuntimeError("simulator crashed")
+            time.sleep(60)
+        return self.env.step(action)
+
+
+gym.register("FailingOncePendulum-v0", entry_point=FailingOnce)
+
+
+@pytest.mark.parametrize("failure, vectorization", [("raise", "sync"), ("raise", "async"), ("hang", "async")])
+def test_an_env_that_crashes_or_hangs_is_restarted_and_the_generation_kept(tmp_path, failure, vectorization):
+    expected = linear_pendulum_scores(Rollouts("InvertedPendulum-v5", {"max_episode_steps": 200}))
+    flag = tmp_path / "fail"
+    flag.touch()
+    kwargs = {"flag": str(flag), "failure": failure, "max_episode_steps": 200}
+    rollouts = Rollouts("FailingOncePendulum-v0", kwargs, vectorization=vectorization, step_timeout=3)
+    torch.testing.assert_close(linear_pendulum_scores(rollouts), expected)
+    assert rollouts.restarts == 1 and not flag.exists()
+    rollouts.close()
+
+
+def test_an_env_that_keeps_failing_stops_the_run_with_a_clear_error(tmp_path, monkeypatch):
+    flag = tmp_path / "fail"
+    monkeypatch.setattr(Path, "unlink", lambda self: None)  # the flag never clears: every attempt fails
+    flag.touch()
+    rollouts = Rollouts("FailingOncePendulum-v0", {"flag": str(flag), "failure": "raise"}, retries=2)
+    with pytest.raises(EnvironmentFailed, match="failed 3 times in a row"):
+        linear_pendulum_scores(rollouts)
+    assert rollouts.restarts == 3
+
+
+def test_the_configured_es_converges_on_a_quadratic_with_a_known_optimum():
+    cfg = task_config("cartpole_es", "subspace=fastfood", "subspace.d=8", "task.budgets.test.popsize=32")
+    optimum = torch.linspace(-1.0, 1.0, 8)
+
+    def negative_distance(solutions):
+        return -(solutions.as_subclass(torch.Tensor) - optimum).square().sum(-1)
+
+    problem = Problem("max", negative_distance, solution_length=8, initial_bounds=(0.0, 0.0), vectorized=True, seed=0)
+    searcher = instantiate(cfg.task.es.algorithm)(problem, center_init=torch.zeros(8))
+    start = float(optimum.square().sum())
+    for _ in range(300):
+        searcher.step()
+    distance = float((searcher.status["center"].as_subclass(torch.Tensor) - optimum).square().sum())
+    assert distance < 1e-2 * start
+
+
+def test_es_learns_cartpole_in_a_subspace_and_the_same_seed_gives_the_same_return(tmp_path):
+    overrides = ["task=cartpole_es", "profile=quick", "subspace=fastfood", "subspace.d=8", "logger=csv",
+                 "task.budgets.quick.generations.subspace=10", f"paths.results_dir={tmp_path / 'a'}"]  # fmt: skip
+    first = run_in_process(overrides, tmp_path / "logs")
+    again = run_in_process([*overrides[:-1], f"paths.results_dir={tmp_path / 'b'}"], tmp_path / "logs2")
+    untrained = run_in_process([*overrides[:-2], "task.budgets.quick.generations.subspace=0",
+                                f"paths.results_dir={tmp_path / 'c'}"], tmp_path / "logs3")  # fmt: skip
+    assert first["metrics"] == again["metrics"]
+    assert first["metrics"]["eval/return"] >= 5 * untrained["metrics"]["eval/return"]
+    assert first["D"] == 562 and first["projection_seed"] == 0
+
+
+@pytest.mark.slow
+def test_dqn_in_a_large_subspace_solves_cartpole(tmp_path):
+    overrides = ["task=cartpole_dqn", "profile=quick", "subspace=fastfood", "subspace.d=256", "logger=csv",
+                 f"paths.results_dir={tmp_path}"]  # fmt: skip
+    result = run_in_process(overrides, tmp_path / "logs")
+    assert result["metrics"]["train/env_steps"] == 50_000  # the bound on the steps
+    assert result["metrics"]["eval/return"] >= 450  # the task's threshold: 90% of CartPole-v1's 500
+    assert result["D"] == 562 and result["tensors"] == 6
+
+
+def test_an_rl_study_finds_d_int_for_every_threshold(tmp_path):
+    in_process_study(study_arguments(tmp_path, "rl", "baseline"))
+    study = in_process_study(study_arguments(tmp_path, "rl", "sweep"))
+    summary = summarize(study, tmp_path / "results", "rerun")["cartpole_es"]["fastfood"]
+    assert set(summary["d_int"]) == {"absolute", "relative"}
+    assert set(summary["curves"][0]) >= {2, 16} and summary["baseline"] > 0
