@@ -52,7 +52,7 @@ def rollouts(env: DictConfig, episode_steps: int | None = None) -> Rollouts:
 
 
 def evolve(cfg: DictConfig, context: RunContext) -> JobOutput:
-    """ES from x = 0 for `es.generations`, then the final center's mean return on the evaluation episodes."""
+    """ES from x = 0 for up to `es.generations`; the metric: the last scored center's mean evaluation return."""
     es = cfg.task.es
     logging.getLogger("evotorch").setLevel(logging.WARNING)  # its per-problem INFO lines, once per run
     population = Population(hydra.utils.instantiate(cfg.task.model), cfg.subspace)
@@ -77,7 +77,7 @@ def evolve(cfg: DictConfig, context: RunContext) -> JobOutput:
                       vectorized=True, seed=cfg.seed)  # fmt: skip
     searcher = hydra.utils.instantiate(es.algorithm)(problem, center_init=torch.zeros(population.size))
     try:
-        for generation in range(es.generations):  # noqa: B007: `fitness` reads it
+        for generation in range(es.generations):  # noqa: B007 (`fitness` reads it)
             searcher.step()
             if context.wandb_run is not None:
                 status = searcher.status
