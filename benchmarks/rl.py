@@ -81,7 +81,7 @@ def measure(members: int, episodes: int, d: int, steps: int, generations: int) -
     seeds = list(range(episodes))
     rollouts = Rollouts(ENV, {"max_episode_steps": steps}, envs=members * episodes)
     score = scorer(population, rollouts)
-    score(solutions[:2], seeds)  # warm-up: environments built, kernels loaded
+    score(solutions, seeds)  # warm-up: the vector env built, kernels loaded
     started = time.perf_counter()
     vectorized = score(solutions, seeds)
     vectorized_seconds = time.perf_counter() - started

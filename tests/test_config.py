@@ -33,7 +33,7 @@ def test_every_task_of_a_profile_has_its_budget_and_study_settings(profile):
         assert budget.kinds and budget.grid and budget.precision > 1, task
         study = cfg.task.study
         assert study.mode in ("max", "min") and study.headline in study.thresholds, task
-        assert cfg.task.family in ("toy", "vision", "language"), task
+        assert cfg.task.family in ("toy", "vision", "language", "rl"), task
 
 
 @pytest.mark.parametrize("group", ["trainer", "logger", "profile"])

@@ -25,7 +25,8 @@ def committed(name: str) -> str:
 def test_the_readme_embeds_the_results_tables():
     assert {name for name, _ in EMBEDDED} >= {
         "benchmarks/results/core.md", "benchmarks/results/study.md", "reports/quick/toy/summary.md",
-        "reports/quick/vision/summary.md", "reports/quick/bounds/vision/bounds.md",
+        "reports/quick/vision/summary.md", "reports/quick/bounds/vision/bounds.md", "reports/quick/rl/summary.md",
+        "benchmarks/results/rl.md",
     }  # fmt: skip
 
 

@@ -38,7 +38,7 @@ class Rollouts:
         self.step_timeout, self.retries = float(step_timeout), int(retries)
         self.restarts = 0  # environments rebuilt after a failure, over the whole run
         self.steps = 0  # environment steps taken (counted per environment)
-        self._vector: gym.vector.VectorEnv | None = None
+        self._vectors: dict[int, gym.vector.VectorEnv] = {}  # by size: a generation's chunks differ in size
         probe = make_env(env_id, **self.env_kwargs)  # fails early, in one line, for an unknown or missing env
         self.action_space = probe.action_space
         probe.close()
@@ -51,10 +51,9 @@ class Rollouts:
         return gym.vector.SyncVectorEnv(factories, autoreset_mode=mode)
 
     def _vector_env(self, count: int) -> gym.vector.VectorEnv:
-        if self._vector is None or self._vector.num_envs != count:
-            self.close()
-            self._vector = self._build(count)
-        return self._vector
+        if count not in self._vectors:
+            self._vectors[count] = self._build(count)
+        return self._vectors[count]
 
     def _reset(self, env: gym.vector.VectorEnv, seeds: list[int]) -> np.ndarray:
         if isinstance(env, gym.vector.AsyncVectorEnv):
@@ -111,13 +110,12 @@ class Rollouts:
         )
 
     def close(self, terminate: bool = False) -> None:
-        if self._vector is None:
-            return
-        try:
-            if terminate and isinstance(self._vector, gym.vector.AsyncVectorEnv):
-                self._vector.close(terminate=True)
-            else:
-                self._vector.close()
-        except Exception as error:  # a broken env may not even close cleanly; it is replaced either way
-            log.warning("closing environment %s failed: %s", self.env_id, error)
-        self._vector = None
+        for vector in self._vectors.values():
+            try:
+                if terminate and isinstance(vector, gym.vector.AsyncVectorEnv):
+                    vector.close(terminate=True)
+                else:
+                    vector.close()
+            except Exception as error:  # a broken env may not even close cleanly; it is replaced either way
+                log.warning("closing environment %s failed: %s", self.env_id, error)
+        self._vectors = {}
