@@ -14,14 +14,18 @@ from stable_baselines3 import DQN
 from helpers import in_process_study, run_in_process, study_arguments
 from intrinsic_dim.config import compose
 from intrinsic_dim.errors import BadInput
+from intrinsic_dim.job import RunContext
 from intrinsic_dim.study.report import summarize
 from intrinsic_dim.subspace import SubspaceModel
+from intrinsic_dim.tasks.rl import es
 from intrinsic_dim.tasks.rl.dqn import SubspaceDQNPolicy
 from intrinsic_dim.tasks.rl.envs import make_env, policy_outputs, spaces
 from intrinsic_dim.tasks.rl.es import scorer
-from intrinsic_dim.tasks.rl.policies import mlp
+from intrinsic_dim.tasks.rl.policies import Standardize, mlp
 from intrinsic_dim.tasks.rl.population import Population
 from intrinsic_dim.tasks.rl.rollouts import EnvironmentFailed, Rollouts
+
+make_rollouts = es.rollouts  # before any test replaces it
 
 # D of each task's network, as the README and the task files state them
 TASK_SIZES = {"cartpole_es": 562, "cartpole_dqn": 562, "inverted_pendulum_es": 4545, "humanoid_es": 27601,
@@ -73,11 +77,70 @@ def linear_pendulum_scores(rollouts: Rollouts) -> torch.Tensor:
     return scorer(population, rollouts)(torch.stack([balancing, -population.theta_0]), [3, 4])
 
 
-def test_rollouts_score_a_known_balancing_policy():
-    rollouts = Rollouts("InvertedPendulum-v5", {"max_episode_steps": 200})
+def test_rollouts_score_a_known_balancing_policy_and_sum_what_it_observed():
+    rollouts = Rollouts("InvertedPendulum-v5", {"max_episode_steps": 200}, observe=True)
     scores = linear_pendulum_scores(rollouts)
     assert scores[0] == 200.0 and scores[1] < 30  # +1 per step upright: all 200, or a fall within a few steps
     assert rollouts.steps == 400 + 2 * scores[1] + 2  # v5 rewards no step that ends in a fall: 1 step per fall more
+    # the same episodes played one by one in a plain env: every observation a policy acted on, once
+    observations = []
+    policy = mlp(4, [], 1)
+    with torch.no_grad():
+        policy[0].weight.copy_(torch.tensor([[0.12, 1.9, 0.1, 0.35]])), policy[0].bias.zero_()
+    for weight in (1.0, 0.0):
+        for seed in (3, 4):
+            env = make_env("InvertedPendulum-v5", max_episode_steps=200)
+            observation, _ = env.reset(seed=seed)
+            done = False
+            while not done:
+                observations.append(torch.as_tensor(observation, dtype=torch.float32))
+                action = 3 * torch.tanh(weight * policy(observations[-1])).detach().numpy()
+                observation, _, terminated, truncated, _ = env.step(action)
+                done = terminated or truncated
+    seen = torch.stack(observations).double()
+    assert rollouts.observed.count == len(seen) == rollouts.steps
+    # float32 policies batched or one at a time differ in the last bits, and the simulation carries that along
+    torch.testing.assert_close(rollouts.observed.total, seen.sum(0), rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(rollouts.observed.squares, seen.square().sum(0), rtol=1e-5, atol=1e-4)
+
+
+def test_standardized_observations_keep_d_and_go_with_the_stored_model():
+    torch.manual_seed(0)
+    plain = mlp(4, [20, 20], 2)
+    torch.manual_seed(0)
+    standardized = mlp(4, [20, 20], 2, standardize=True)
+    standardize = standardized[0]
+    assert isinstance(standardize, Standardize)
+    observations = torch.randn(100, 4) * torch.tensor([1.0, 0.1, 3.0, 0.001]) + 2.0
+    standardize.set_moments(len(observations), observations.double().sum(0), observations.double().square().sum(0))
+    torch.testing.assert_close(standardize.mean, observations.mean(0))
+    expected_std = observations.var(0, correction=0).clamp_min(1e-4).sqrt()  # the floor: at most 100x
+    torch.testing.assert_close(standardize.std, expected_std)
+    torch.testing.assert_close(standardized(observations), plain((observations - observations.mean(0)) / expected_std))
+    model = SubspaceModel(standardized, "fastfood", 6, 0)
+    assert model.projection.D == 562  # the mean and std are buffers: not in theta_D
+    assert torch.equal(model.state_dict()["module.0.std"], expected_std)
+
+
+def test_es_standardizes_with_what_the_training_episodes_observed_before_each_generation(tmp_path, monkeypatch):
+    generations = "task.budgets.test.generations.subspace=2"
+    cfg = task_config("inverted_pendulum_es", "subspace=fastfood", "subspace.d=4", generations)
+    built, moments = [], []
+    monkeypatch.setattr(es, "rollouts", lambda *args, **kw: built.append(make_rollouts(*args, **kw)) or built[-1])
+    set_moments = Standardize.set_moments
+    monkeypatch.setattr(Standardize, "set_moments", lambda self, count, total, squares: (
+        moments.append((count, total.clone())), set_moments(self, count, total, squares)))  # fmt: skip
+    output = es.evolve(cfg, RunContext(log_dir=tmp_path, wandb_run=None))
+    training, evaluation = built
+    assert evaluation.observed is None and training.observed.count == training.steps
+    [(count, total)] = moments  # the first generation plays unstandardized: nothing was observed before it
+    assert 0 < count < training.steps  # the second generation's own observations come after it is scored
+    torch.testing.assert_close(output.model.module[0].mean, (total / count).float())
+
+
+def test_an_unknown_activation_is_one_line_naming_the_choices():
+    with pytest.raises(BadInput, match="unknown activation 'gelu'.*relu, tanh"):
+        mlp(4, [8], 2, activation="gelu")
 
 
 class FailingOnce(gym.Wrapper):
@@ -102,13 +165,16 @@ gym.register("FailingOncePendulum-v0", entry_point=FailingOnce)
 
 @pytest.mark.parametrize("failure, vectorization", [("raise", "sync"), ("raise", "async"), ("hang", "async")])
 def test_an_env_that_crashes_or_hangs_is_restarted_and_the_generation_kept(tmp_path, failure, vectorization):
-    expected = linear_pendulum_scores(Rollouts("InvertedPendulum-v5", {"max_episode_steps": 200}))
+    clean = Rollouts("InvertedPendulum-v5", {"max_episode_steps": 200}, observe=True)
+    expected = linear_pendulum_scores(clean)
     flag = tmp_path / "fail"
     flag.touch()
     kwargs = {"flag": str(flag), "failure": failure, "max_episode_steps": 200}
-    rollouts = Rollouts("FailingOncePendulum-v0", kwargs, vectorization=vectorization, step_timeout=3)
+    rollouts = Rollouts("FailingOncePendulum-v0", kwargs, vectorization=vectorization, step_timeout=3, observe=True)
     torch.testing.assert_close(linear_pendulum_scores(rollouts), expected)
     assert rollouts.restarts == 1 and not flag.exists()
+    assert rollouts.observed.count == clean.observed.count  # the failed attempt's observations are not counted
+    torch.testing.assert_close(rollouts.observed.total, clean.observed.total, rtol=1e-5, atol=1e-4)  # as above
     rollouts.close()
 
 

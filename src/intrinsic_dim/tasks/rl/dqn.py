@@ -12,6 +12,7 @@ import hydra
 import torch
 from omegaconf import DictConfig, OmegaConf
 from stable_baselines3 import DQN
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 
 from intrinsic_dim.job import JobOutput, RunContext, in_subspace
@@ -35,6 +36,23 @@ class SubspaceDQNPolicy(DQNPolicy):
         return q_network
 
 
+class LogEpisodes(BaseCallback):
+    """After each rollout, the mean return of SB3's recent training episodes (up to 100) to the W&B run."""
+
+    def __init__(self, wandb_run) -> None:
+        super().__init__()
+        self.wandb_run = wandb_run
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        episodes = self.model.ep_info_buffer
+        if episodes:
+            mean_return = sum(episode["r"] for episode in episodes) / len(episodes)
+            self.wandb_run.log({"train/mean_return": mean_return, "train/env_steps": self.num_timesteps})
+
+
 def learn_q(cfg: DictConfig, context: RunContext) -> JobOutput:
     """DQN for `dqn.timesteps` environment steps, then the greedy policy's mean return on the evaluation episodes."""
     policy_kwargs = {
@@ -45,7 +63,8 @@ def learn_q(cfg: DictConfig, context: RunContext) -> JobOutput:
     agent = DQN(SubspaceDQNPolicy, make_env(cfg.task.env.id, **cfg.task.env.kwargs), learning_rate=cfg.subspace.lr,
                 policy_kwargs=policy_kwargs, seed=cfg.seed, device="cpu", verbose=0,
                 **OmegaConf.to_container(cfg.task.dqn.settings, resolve=True))  # fmt: skip
-    agent.learn(total_timesteps=cfg.task.dqn.timesteps)
+    callback = LogEpisodes(context.wandb_run) if context.wandb_run is not None else None
+    agent.learn(total_timesteps=cfg.task.dqn.timesteps, callback=callback)
     q_network = agent.policy.q_net
     q_network.set_training_mode(False)
     evaluation = rollouts(cfg.task.env)
@@ -56,6 +75,6 @@ def learn_q(cfg: DictConfig, context: RunContext) -> JobOutput:
     finally:
         evaluation.close()
     if context.wandb_run is not None:
-        context.wandb_run.log({"eval/return": float(final[0])})
+        context.wandb_run.log({"eval/return": float(final[0]), "train/env_steps": cfg.task.dqn.timesteps})
     return JobOutput(metrics={"eval/return": float(final[0]), "train/env_steps": float(cfg.task.dqn.timesteps)},
                      model=q_network.q_net)  # fmt: skip

@@ -42,10 +42,6 @@ def spaces(env_id: str, **kwargs) -> tuple[gym.Space, gym.Space]:
         env.close()
 
 
-def observation_size(env_id: str, **kwargs) -> int:
-    return int(np.prod(spaces(env_id, **kwargs)[0].shape))
-
-
 def policy_outputs(env_id: str, **kwargs) -> int:
     """Outputs of a policy net: one logit (or Q-value) per discrete action, or one mean per action dimension."""
     action_space = spaces(env_id, **kwargs)[1]

@@ -5,8 +5,11 @@ centered ranks is Salimans et al.'s ES); the objective is ours: a whole populati
 policy over vectorized environments (intrinsic_dim.tasks.rl.population, .rollouts). The search starts at x = 0,
 i.e. at theta_0, like every subspace run. Each generation also scores its center (on the same episodes); the run
 stops early once the center has scored `stop.at_return` (the most the training episodes can return) in
-`stop.generations` generations running. The run's metric is the mean return of the last scored center over
-`evaluation.episodes` fixed-seed episodes, so the same seed gives the same return.
+`stop.generations` generations running. A policy that standardizes its observations (policies.Standardize)
+gets, before each generation, the mean and std of every observation the training episodes met so far, as in
+Salimans et al.; evaluation and the stored model keep the last generation's. The run's metric is the mean
+return of the last scored center over `evaluation.episodes` fixed-seed episodes, so the same seed gives the
+same return.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from evotorch import Problem
 from omegaconf import DictConfig
 
 from intrinsic_dim.job import JobOutput, RunContext
+from intrinsic_dim.tasks.rl.policies import Standardize
 from intrinsic_dim.tasks.rl.population import Population
 from intrinsic_dim.tasks.rl.rollouts import Rollouts
 
@@ -46,9 +50,9 @@ def scorer(population: Population, rollouts: Rollouts):
     return score
 
 
-def rollouts(env: DictConfig, episode_steps: int | None = None) -> Rollouts:
+def rollouts(env: DictConfig, episode_steps: int | None = None, observe: bool = False) -> Rollouts:
     kwargs = dict(env.kwargs) | ({"max_episode_steps": episode_steps} if episode_steps else {})
-    return Rollouts(env.id, kwargs, env.envs, env.vectorization, env.step_timeout, env.retries)
+    return Rollouts(env.id, kwargs, env.envs, env.vectorization, env.step_timeout, env.retries, observe)
 
 
 def evolve(cfg: DictConfig, context: RunContext) -> JobOutput:
@@ -56,12 +60,17 @@ def evolve(cfg: DictConfig, context: RunContext) -> JobOutput:
     es = cfg.task.es
     logging.getLogger("evotorch").setLevel(logging.WARNING)  # its per-problem INFO lines, once per run
     population = Population(hydra.utils.instantiate(cfg.task.model), cfg.subspace)
-    training, evaluation = rollouts(cfg.task.env, cfg.task.env.train_steps), rollouts(cfg.task.env)
+    standardizers = [module for module in population.net.modules() if isinstance(module, Standardize)]
+    training = rollouts(cfg.task.env, cfg.task.env.train_steps, observe=bool(standardizers))
+    evaluation = rollouts(cfg.task.env)
     score = scorer(population, training)
     centers: list[tuple[torch.Tensor, float]] = []  # each generation's center and its return, scored with it
     generation = 0
 
     def fitness(solutions: torch.Tensor) -> torch.Tensor:
+        if training.observed is not None and training.observed.count:
+            for standardize in standardizers:
+                standardize.set_moments(training.observed.count, training.observed.total, training.observed.squares)
         center = searcher.status["center"].as_subclass(torch.Tensor).clone()
         returns = score(torch.cat([solutions.as_subclass(torch.Tensor), center[None]]),
                         episode_seeds(cfg.seed, generation, es.episodes))  # fmt: skip

@@ -22,10 +22,13 @@ class Population:
     def __init__(self, net: nn.Module, subspace: DictConfig) -> None:
         tensors, names = trainable_tensors(net)
         self.layout = [(aliases, tensor.shape, tensor.numel()) for aliases, tensor in zip(names, tensors, strict=True)]
-        self.theta_0 = torch.cat([tensor.detach().reshape(-1) for tensor in tensors]).clone()
         self.net = net
         self.model = in_subspace(net, subspace)  # wraps `net` in place: its parameters become views of theta_0
-        self.size = self.model.theta_d.numel() if isinstance(self.model, SubspaceModel) else self.theta_0.numel()
+        if isinstance(self.model, SubspaceModel):
+            self.theta_0, self.size = self.model.theta_0, self.model.theta_d.numel()
+        else:
+            self.theta_0 = torch.cat([tensor.detach().reshape(-1) for tensor in tensors])
+            self.size = self.theta_0.numel()
 
     @property
     def D(self) -> int:

@@ -4,13 +4,15 @@ All members play the same seeded episodes (common random numbers: the ES ranking
 start states), so a generation is repeatable. Episodes are run in chunks of at most `envs` environments; if
 an environment raises or (with `vectorization: async`, one process per environment) does not answer within
 `step_timeout` seconds, the chunk's environments are rebuilt and the chunk is played again from its seeds:
-the generation continues with exactly the returns it would have had.
+the generation continues with exactly the returns it would have had. With `observe`, the observations met
+while episodes were alive are summed (count, sum, sum of squares) for standardizing them, chunks counted once.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
@@ -28,9 +30,30 @@ class EnvironmentFailed(RuntimeError):
     """An environment kept failing after every restart."""
 
 
+@dataclass
+class Moments:
+    """Count, sum and sum of squares (float64, per feature) of observations."""
+
+    count: int = 0
+    total: torch.Tensor | float = 0.0
+    squares: torch.Tensor | float = 0.0
+
+    def add(self, observations: torch.Tensor) -> None:
+        """observations: (n, *features)."""
+        values = observations.reshape(len(observations), -1).double()
+        self.count += len(values)
+        self.total = self.total + values.sum(0)
+        self.squares = self.squares + values.square().sum(0)
+
+    def merge(self, other: Moments) -> None:
+        self.count += other.count
+        self.total = self.total + other.total
+        self.squares = self.squares + other.squares
+
+
 class Rollouts:
     def __init__(self, env_id: str, env_kwargs: dict | None = None, envs: int = 64, vectorization: str = "sync",
-                 step_timeout: float = 60.0, retries: int = 3) -> None:  # fmt: skip
+                 step_timeout: float = 60.0, retries: int = 3, observe: bool = False) -> None:  # fmt: skip
         if vectorization not in ("sync", "async"):
             raise BadInput(f"task.env.vectorization must be sync or async, got {vectorization!r}")
         self.env_id, self.env_kwargs = env_id, dict(env_kwargs or {})
@@ -38,6 +61,7 @@ class Rollouts:
         self.step_timeout, self.retries = float(step_timeout), int(retries)
         self.restarts = 0  # environments rebuilt after a failure, over the whole run
         self.steps = 0  # environment steps taken (counted per environment)
+        self.observed = Moments() if observe else None  # of every episode played, over the whole run
         self._vectors: dict[int, gym.vector.VectorEnv] = {}  # by size: a generation's chunks differ in size
         probe = make_env(env_id, **self.env_kwargs)  # fails early, in one line, for an unknown or missing env
         self.action_space = probe.action_space
@@ -67,22 +91,25 @@ class Rollouts:
             return env.step_wait(timeout=self.step_timeout)
         return env.step(chosen)
 
-    def _play(self, policy: Policy, members: int, seeds: list[int]) -> torch.Tensor:
-        """(members,) mean returns of each member over the episodes `seeds`, in one vector env."""
+    def _play(self, policy: Policy, members: int, seeds: list[int]) -> tuple[torch.Tensor, Moments]:
+        """(members,) mean returns of each member over the episodes `seeds`, in one vector env; what it observed."""
         episodes = len(seeds)
         env = self._vector_env(members * episodes)
         observations = self._reset(env, seeds * members)
         returns = np.zeros(members * episodes)
         alive = np.ones(members * episodes, dtype=bool)
+        observed = Moments()
         while alive.any():
             seen = torch.as_tensor(np.asarray(observations), dtype=torch.float32)
+            if self.observed is not None:
+                observed.add(seen[torch.as_tensor(alive)])
             outputs = policy(seen.reshape(members, episodes, *seen.shape[1:]))
             chosen = actions(outputs.reshape(members * episodes, -1), self.action_space)
             observations, rewards, terminated, truncated, _ = self._step(env, chosen)
             self.steps += int(alive.sum())
             returns += np.where(alive, rewards, 0.0)
             alive &= ~(terminated | truncated)
-        return torch.as_tensor(returns.reshape(members, episodes).mean(1), dtype=torch.float32)
+        return torch.as_tensor(returns.reshape(members, episodes).mean(1), dtype=torch.float32), observed
 
     def returns(self, policy_of: Callable[[slice], Policy], members: int, seeds: list[int]) -> torch.Tensor:
         """Mean return of each of `members` over the episodes `seeds`; `policy_of(chunk)` plays the members in chunk."""
@@ -96,7 +123,7 @@ class Rollouts:
     def _robust_play(self, policy: Policy, members: int, seeds: list[int]) -> torch.Tensor:
         for attempt in range(self.retries + 1):
             try:
-                return self._play(policy, members, seeds)
+                returns, observed = self._play(policy, members, seeds)
             except BadInput:
                 raise
             except Exception as error:  # any failure of an env, a hang (multiprocessing.TimeoutError) included
@@ -105,6 +132,10 @@ class Rollouts:
                             type(error).__name__, str(error).splitlines()[0] if str(error) else "", attempt + 1,
                             self.retries)  # fmt: skip
                 self.close(terminate=True)
+                continue
+            if self.observed is not None:
+                self.observed.merge(observed)
+            return returns
         raise EnvironmentFailed(
             f"environment {self.env_id} failed {self.retries + 1} times in a row; see the log above for why"
         )
