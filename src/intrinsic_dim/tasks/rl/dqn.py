@@ -3,16 +3,22 @@
 SB3 builds the Q-network twice (online and target); both are the task's net wrapped in the same subspace and
 built from the same init seed, so they share theta_0 and P, and SB3's target update (a copy of `parameters()`)
 copies theta_d: the target network lives in the subspace too. Everything else (replay, exploration schedule,
-Huber loss, gradient clipping) is SB3's.
+Huber loss, gradient clipping) is SB3's. DQN's greedy policy swings during training, so SB3's EvalCallback
+scores it every `validation.every` steps on validation episodes (seeds of their own) and the run keeps the best
+(and may stop once validation reaches `validation.stop_return`); the metric is that policy on the evaluation
+episodes, which nothing was chosen on.
 """
 
 from __future__ import annotations
+
+import copy
 
 import hydra
 import torch
 from omegaconf import DictConfig, OmegaConf
 from stable_baselines3 import DQN
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList, EvalCallback, StopTrainingOnRewardThreshold
+from stable_baselines3.common.vec_env import DummyVecEnv
 from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 
 from intrinsic_dim.job import JobOutput, RunContext, in_subspace
@@ -34,6 +40,21 @@ class SubspaceDQNPolicy(DQNPolicy):
             net = hydra.utils.instantiate(self.net_config)
         q_network.q_net = in_subspace(net, OmegaConf.create(self.subspace)).to(self.device)
         return q_network
+
+
+VALIDATION_SEED = 2 * EVALUATION_SEED  # validation episodes share start states with neither training nor evaluation
+
+
+class KeepBest(BaseCallback):
+    """EvalCallback's `callback_on_new_best`: a copy of the Q-network's state at each new best validation return."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state: dict | None = None
+
+    def _on_step(self) -> bool:
+        self.state = copy.deepcopy(self.model.policy.q_net.state_dict())
+        return True
 
 
 class LogEpisodes(BaseCallback):
@@ -63,9 +84,19 @@ def learn_q(cfg: DictConfig, context: RunContext) -> JobOutput:
     agent = DQN(SubspaceDQNPolicy, make_env(cfg.task.env.id, **cfg.task.env.kwargs), learning_rate=cfg.subspace.lr,
                 policy_kwargs=policy_kwargs, seed=cfg.seed, device="cpu", verbose=0,
                 **OmegaConf.to_container(cfg.task.dqn.settings, resolve=True))  # fmt: skip
-    callback = LogEpisodes(context.wandb_run) if context.wandb_run is not None else None
-    agent.learn(total_timesteps=cfg.task.dqn.timesteps, callback=callback)
+    validation = cfg.task.dqn.validation
+    validation_env = DummyVecEnv([lambda: make_env(cfg.task.env.id, **cfg.task.env.kwargs)])
+    validation_env.seed(VALIDATION_SEED)
+    best = KeepBest()
+    on_new_best = [best] + ([StopTrainingOnRewardThreshold(validation.stop_return)] if validation.stop_return else [])
+    callbacks = [EvalCallback(validation_env, CallbackList(on_new_best), n_eval_episodes=validation.episodes,
+                              eval_freq=validation.every, verbose=0, warn=False)]  # fmt: skip
+    if context.wandb_run is not None:
+        callbacks.append(LogEpisodes(context.wandb_run))
+    agent.learn(total_timesteps=cfg.task.dqn.timesteps, callback=callbacks)
     q_network = agent.policy.q_net
+    if best.state is not None:
+        q_network.load_state_dict(best.state)
     q_network.set_training_mode(False)
     evaluation = rollouts(cfg.task.env)
     seeds = [EVALUATION_SEED + episode for episode in range(cfg.task.evaluation.episodes)]
@@ -75,6 +106,8 @@ def learn_q(cfg: DictConfig, context: RunContext) -> JobOutput:
     finally:
         evaluation.close()
     if context.wandb_run is not None:
-        context.wandb_run.log({"eval/return": float(final[0]), "train/env_steps": cfg.task.dqn.timesteps})
-    return JobOutput(metrics={"eval/return": float(final[0]), "train/env_steps": float(cfg.task.dqn.timesteps)},
-                     model=q_network.q_net)  # fmt: skip
+        context.wandb_run.log({"eval/return": float(final[0]), "train/env_steps": agent.num_timesteps})
+    metrics = {"eval/return": float(final[0]), "train/env_steps": float(agent.num_timesteps)}
+    if best.state is not None:
+        metrics["val/best_return"] = float(callbacks[0].best_mean_reward)
+    return JobOutput(metrics=metrics, model=q_network.q_net)
