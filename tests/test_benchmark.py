@@ -27,6 +27,10 @@ def test_quick_benchmark_writes_results(tmp_path):
         if row["kind"] != "direct":
             assert row["ratio_to_direct"] == pytest.approx(row["step_ms"] / row["direct_step_ms"])
     assert (tmp_path / "core.md").read_text().count("| tiny |") == 5
+    vectorized = results["vectorized"]
+    assert vectorized["runs"] == 2 and vectorized["speedup"] == pytest.approx(
+        vectorized["separate_ms"] / vectorized["vectorized_ms"]
+    )
 
 
 @pytest.mark.slow

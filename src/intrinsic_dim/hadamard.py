@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from intrinsic_dim.kernels import hadamard_
+from intrinsic_dim.kernels import hadamard
 
 
 class _HadamardTransform(torch.autograd.Function):
     @staticmethod
     def forward(x: torch.Tensor) -> torch.Tensor:
-        return hadamard_(x.contiguous().clone())
+        return hadamard(x.contiguous())
 
     @staticmethod
     def setup_context(ctx, inputs, output) -> None:

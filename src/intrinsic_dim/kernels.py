@@ -99,6 +99,14 @@ def hadamard_(x: torch.Tensor) -> torch.Tensor:
     return x.copy_(hadamard_matmul(x))
 
 
+def hadamard(x: torch.Tensor) -> torch.Tensor:
+    """Out-of-place unnormalized transform of a contiguous tensor along its last dimension (no autograd)."""
+    check_power_of_two(x.shape[-1])
+    if _use_compiled(x):
+        return torch.ops.intrinsic_dim.hadamard(x)
+    return hadamard_matmul(x)
+
+
 def fastfood_forward(short_rows: torch.Tensor, index: torch.Tensor, gains: torch.Tensor) -> torch.Tensor:
     """Rows of H_L (short_rows[r, index[r, i]] * gains[r, i])_i: (rows, b) -> (rows, L)."""
     if _use_compiled(gains):

@@ -23,6 +23,7 @@ from omegaconf import DictConfig
 from intrinsic_dim import job, tracking
 from intrinsic_dim.errors import BadInput
 from intrinsic_dim.machine import cpu_name
+from intrinsic_dim.memory import reuse_freed_memory
 from intrinsic_dim.study import store
 from intrinsic_dim.study.identity import run_key
 from intrinsic_dim.subspace import SubspaceModel, trainable_tensors
@@ -84,6 +85,7 @@ def run(cfg: DictConfig) -> dict:
     attempt.mkdir(parents=True)
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
+    reuse_freed_memory()
     name = f"{cfg.task.name}/{kind}" + (f"/d{d}" if kind != "none" else "") + f"/s{seed}"
     with output_to(attempt / "output.log", enabled=cfg.quiet):
         with tracking.wandb_run(

@@ -4,7 +4,11 @@
 // cache-friendly phases instead of log2(L) passes over memory: (1) each block of kBlock contiguous elements
 // is transformed completely while it sits in L2; (2) the remaining stages act on the (L / kBlock) x kBlock
 // matrix view along its columns, one strip of kStrip columns at a time, which also stays in cache.
-// Butterflies go two stages at a time (radix 4) to halve the loads and stores.
+// Butterflies go two stages at a time (radix 4) to halve the loads and stores. hadamard is the out-of-place
+// version: the copy of the input is phase 1's load, so it costs no pass of its own.
+//
+// Fresh outputs of L elements are asked to be backed by 2 MiB pages (empty_huge): at L = 2^24 one page fault
+// per 4 KiB page of a new 64 MiB buffer cost more than the transform itself.
 //
 // fastfood_forward / fastfood_backward: Fastfood's long half, H G Pi applied to a short vector tiled to
 // length L, and its transpose, with the gather (or the grad copy) and the fold fused into the transform's
@@ -19,7 +23,10 @@
 #include <ATen/ops/zeros.h>
 #include <torch/library.h>
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 namespace {
@@ -126,6 +133,21 @@ void hadamard_rows(T* data, int64_t batch, int64_t length, const Load& load, con
   });
 }
 
+// at::empty, with the 2 MiB-aligned part of the buffer advised to use transparent huge pages (Linux with
+// THP in "madvise" or "always" mode; elsewhere a no-op). Advice only: memory the allocator already mapped
+// with small pages stays as it is.
+at::Tensor empty_huge(at::IntArrayRef sizes, const at::TensorOptions& options) {
+  at::Tensor out = at::empty(sizes, options);
+#ifdef MADV_HUGEPAGE
+  constexpr uintptr_t kHugePage = uintptr_t{1} << 21;
+  const auto begin = reinterpret_cast<uintptr_t>(out.data_ptr());
+  const uintptr_t first = (begin + kHugePage - 1) & ~(kHugePage - 1);
+  const uintptr_t last = (begin + out.nbytes()) & ~(kHugePage - 1);
+  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+#endif
+  return out;
+}
+
 void check_power_of_two(int64_t length, const char* op) {
   TORCH_CHECK(length > 0 && (length & (length - 1)) == 0, op, ": last dimension must be a power of two, got ", length);
 }
@@ -142,6 +164,23 @@ at::Tensor& hadamard_(at::Tensor& x) {
   return x;
 }
 
+at::Tensor hadamard(const at::Tensor& x) {
+  TORCH_CHECK(x.is_contiguous() && x.dim() >= 1, "hadamard: input must be contiguous with at least one dimension");
+  check_power_of_two(x.size(-1), "hadamard");
+  at::Tensor out = empty_huge(x.sizes(), x.options());
+  if (x.numel() == 0) return out;
+  const int64_t length = x.size(-1);
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "hadamard", [&] {
+    const scalar_t* source = x.data_ptr<scalar_t>();
+    const auto copy = [&](scalar_t* block, int64_t row, int64_t start, int64_t count) {
+      std::copy(source + row * length + start, source + row * length + start + count, block);
+    };
+    const auto no_finish = [](scalar_t*, int64_t, int64_t, int64_t, int64_t, int64_t) {};
+    hadamard_rows(out.data_ptr<scalar_t>(), x.numel() / length, length, copy, no_finish);
+  });
+  return out;
+}
+
 void check_fastfood_args(const at::Tensor& index, const at::Tensor& gains, const char* op) {
   TORCH_CHECK(index.dim() == 2 && index.scalar_type() == at::kInt && index.is_contiguous(), op,
               ": index must be a contiguous (rows, L) int32 tensor");
@@ -155,7 +194,7 @@ at::Tensor fastfood_forward(const at::Tensor& short_rows, const at::Tensor& inde
   TORCH_CHECK(short_rows.dim() == 2 && short_rows.size(0) == index.size(0) && short_rows.is_contiguous() &&
                   short_rows.scalar_type() == gains.scalar_type(),
               "fastfood_forward: short_rows must be contiguous (rows, b) of the gains' dtype");
-  at::Tensor out = at::empty(index.sizes(), gains.options());
+  at::Tensor out = empty_huge(index.sizes(), gains.options());
   const int64_t length = index.size(1), width = short_rows.size(1);
   AT_DISPATCH_FLOATING_TYPES(gains.scalar_type(), "fastfood_forward", [&] {
     const scalar_t* source = short_rows.data_ptr<scalar_t>();
@@ -188,7 +227,7 @@ at::Tensor fastfood_backward(const at::Tensor& grad, at::IntArrayRef out_sizes, 
   TORCH_CHECK(grad.dim() == 1 && grad.is_contiguous() && grad.numel() == offsets[rows] &&
                   grad.scalar_type() == gains.scalar_type(),
               "fastfood_backward: grad must be a contiguous vector of sum(out_sizes) entries");
-  at::Tensor work = at::empty(index.sizes(), gains.options());
+  at::Tensor work = empty_huge(index.sizes(), gains.options());
   at::Tensor partial = at::zeros({at::get_num_threads(), rows, width}, gains.options());
   AT_DISPATCH_FLOATING_TYPES(gains.scalar_type(), "fastfood_backward", [&] {
     const scalar_t* source = grad.data_ptr<scalar_t>();
@@ -308,6 +347,7 @@ at::Tensor sparse_matvec_transposed(const at::Tensor& row_starts, const at::Tens
 
 TORCH_LIBRARY(intrinsic_dim, m) {
   m.def("hadamard_(Tensor(a!) x) -> Tensor(a!)");
+  m.def("hadamard(Tensor x) -> Tensor");
   m.def("fastfood_forward(Tensor short_rows, Tensor index, Tensor gains) -> Tensor");
   m.def("fastfood_backward(Tensor grad, int[] out_sizes, Tensor index, Tensor gains, int width) -> Tensor");
   m.def("sparse_matvec(Tensor row_starts, Tensor signed_cols, Tensor scales, Tensor x) -> Tensor");
@@ -316,6 +356,7 @@ TORCH_LIBRARY(intrinsic_dim, m) {
 
 TORCH_LIBRARY_IMPL(intrinsic_dim, CPU, m) {
   m.impl("hadamard_", hadamard_);
+  m.impl("hadamard", hadamard);
   m.impl("fastfood_forward", fastfood_forward);
   m.impl("fastfood_backward", fastfood_backward);
   m.impl("sparse_matvec", sparse_matvec);

@@ -1,0 +1,61 @@
+"""Several subspace runs of one network trained as one model (issue 11: vectorized runs).
+
+Runs that share a base architecture (different seeds, hence different theta_0 and P, or different d) each keep
+their own SubspaceModel: theta_d, projection and theta_0. A step builds every run's theta_D with its own
+projection, then calls the base network once, vectorized over the runs with torch.func.vmap, each run on its
+own batch (training: each run draws its own data order) or all on one shared batch (evaluation). The loss of
+the group is the sum of the runs' losses, so each theta_d gets exactly its own run's gradient, and an
+element-wise optimizer (SGD, Adam) over all theta_d steps each run as if it were alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.func import functional_call, vmap
+
+from intrinsic_dim.errors import BadInput
+from intrinsic_dim.subspace import SubspaceModel
+
+
+class VectorizedRuns(nn.Module):
+    """`runs` SubspaceModels of one architecture: (runs, batch, ...) inputs -> (runs, batch, ...) outputs."""
+
+    def __init__(self, runs: Sequence[SubspaceModel]) -> None:
+        super().__init__()
+        if not runs:
+            raise BadInput("VectorizedRuns needs at least one run")
+        self.runs = nn.ModuleList(runs)
+        self.base = runs[0].module
+        layout = self._layout(runs[0])
+        for run in runs[1:]:
+            if self._layout(run) != layout:
+                raise BadInput("runs trained together must share one network architecture (names and shapes)")
+        if any(True for _ in self.base.buffers(recurse=True) if not self._is_reparametrized(_)):
+            raise BadInput(
+                "networks with their own buffers (e.g. BatchNorm statistics) cannot be vectorized over runs; "
+                "train these runs one by one"
+            )
+
+    @staticmethod
+    def _layout(run: SubspaceModel) -> list[tuple[str, tuple[int, ...]]]:
+        return [(name, tuple(view.shape)) for name, view in run._split(run.theta_0).items()]
+
+    def _is_reparametrized(self, buffer: torch.Tensor) -> bool:
+        """A buffer that views theta_0 (a parameter the SubspaceModel took over), not a statistic of the net."""
+        theta_0 = self.runs[0].theta_0
+        return buffer.untyped_storage().data_ptr() == theta_0.untyped_storage().data_ptr()
+
+    def parameters_by_name(self) -> dict[str, torch.Tensor]:
+        """Each parameter of the base network with a leading run axis: run r's theta_0 + P_r theta_d."""
+        per_run = [run._split(run.parameters_flat()) for run in self.runs]
+        return {name: torch.stack([parameters[name] for parameters in per_run]) for name in per_run[0]}
+
+    def forward(self, inputs: torch.Tensor, shared: bool = False) -> torch.Tensor:
+        """inputs (runs, batch, ...) -> (runs, batch, ...); with `shared`, one (batch, ...) for every run."""
+        return vmap(
+            lambda parameters, batch: functional_call(self.base, parameters, (batch,)),
+            in_dims=(0, None if shared else 0),
+        )(self.parameters_by_name(), inputs)
