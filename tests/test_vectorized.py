@@ -4,8 +4,11 @@ import pytest
 import torch
 from torch import nn
 
+from intrinsic_dim.config import compose
 from intrinsic_dim.errors import BadInput
+from intrinsic_dim.job import RunContext, execute
 from intrinsic_dim.subspace import SubspaceModel
+from intrinsic_dim.tasks.vectorized_classifier import fit_classifiers
 from intrinsic_dim.vectorized import VectorizedRuns
 
 KINDS = ["dense", "sparse", "fastfood", "said"]
@@ -80,3 +83,40 @@ def test_runs_of_different_networks_or_with_batchnorm_are_refused():
     normed = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.Linear(16, 4))
     with pytest.raises(BadInput, match="BatchNorm statistics.*one by one"):
         VectorizedRuns([SubspaceModel(normed, "fastfood", 20, 0)])
+
+
+def classifier_config(prepared, tmp_path, seed: int, d: int):
+    cfg = compose(["task=mnist_fc", "profile=test", "subspace=fastfood", f"subspace.d={d}", f"seed={seed}",
+                   f"dataset.prepared={prepared}", "logger=csv", "task.budgets.test.limit=256",
+                   "task.budgets.test.epochs=4", "trainer.enable_progress_bar=false"])  # fmt: skip
+    cfg.paths.output_dir = str(tmp_path)
+    return cfg
+
+
+def test_classification_runs_trained_together_end_as_each_run_alone(prepared_subset, tmp_path):
+    """Two MNIST FC runs (seeds 0 and 1, d = 64 and 200, each its own rate): 4 epochs of 256 examples."""
+    cfgs = [classifier_config(prepared_subset, tmp_path, seed, d) for seed, d in ((0, 64), (1, 200))]
+    together = fit_classifiers(cfgs, RunContext(log_dir=tmp_path / "together", wandb_run=None))
+    for cfg, grouped in zip(cfgs, together, strict=True):
+        alone = execute(cfg, RunContext(log_dir=tmp_path / f"alone{cfg.seed}", wandb_run=None))
+        assert set(grouped.metrics) == set(alone.metrics) == {"val/acc", "test/acc"}
+        for name, value in alone.metrics.items():
+            assert grouped.metrics[name] == pytest.approx(value, abs=1 / 256 + 1e-6)  # at most one example apart
+        assert alone.model.theta_d.abs().sum() > 0
+        torch.testing.assert_close(grouped.model.theta_d, alone.model.theta_d, rtol=1e-3, atol=1e-5)
+        torch.testing.assert_close(grouped.model.theta_0, alone.model.theta_0)  # the same init draws
+
+
+def test_runs_of_different_tasks_are_not_trained_together(prepared_subset, tmp_path):
+    cfgs = [classifier_config(prepared_subset, tmp_path, 0, 64), classifier_config(prepared_subset, tmp_path, 1, 64)]
+    cfgs[1].task.data.batch_size = 64
+    with pytest.raises(BadInput, match="must share their task settings"):
+        fit_classifiers(cfgs, RunContext(log_dir=tmp_path, wandb_run=None))
+
+
+def test_full_space_runs_are_not_trained_together(prepared_subset, tmp_path):
+    cfgs = [classifier_config(prepared_subset, tmp_path, seed, 64) for seed in (0, 1)]
+    for cfg in cfgs:
+        cfg.subspace = compose(["task=mnist_fc", "profile=test", "subspace=none"]).subspace
+    with pytest.raises(BadInput, match="only subspace runs are trained together"):
+        fit_classifiers(cfgs, RunContext(log_dir=tmp_path, wandb_run=None))

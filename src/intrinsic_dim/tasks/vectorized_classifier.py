@@ -1,0 +1,116 @@
+"""Classification runs of one task trained together (issue 11): one Lightning loop, one vmapped model.
+
+Each run keeps what makes it that run: its seed (so its theta_0, P and the order of its training batches,
+drawn from its own data module), its subspace and learning rate. Training steps all runs at once on their own
+batches; evaluation passes each shared batch through all runs. The group's loss is the sum of the runs'
+losses and the optimizer has one parameter group per run, so each run steps as it would alone.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import hydra
+import lightning as L
+import torch
+from lightning.pytorch.utilities import CombinedLoader
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+from torchmetrics import MetricCollection
+
+from intrinsic_dim.errors import BadInput
+from intrinsic_dim.job import JobOutput, RunContext, in_subspace
+from intrinsic_dim.subspace import SubspaceModel
+from intrinsic_dim.tasks.supervised import loggers, split_batch
+from intrinsic_dim.vectorized import VectorizedRuns
+
+
+class VectorizedClassifier(L.LightningModule):
+    def __init__(self, runs: VectorizedRuns, optimizers: list[functools.partial], metrics: list[MetricCollection],
+                 scheduler=None) -> None:  # fmt: skip
+        super().__init__()
+        self.runs = runs
+        self.optimizers_of_runs, self.scheduler_factory = optimizers, scheduler
+        self.metrics = nn.ModuleList(metrics)
+        self.eval_split = "val"
+
+    def training_step(self, batches, batch_index):
+        inputs, labels = zip(*[split_batch(batch)[::2] for batch in batches], strict=True)
+        outputs = self.runs(torch.stack([args[0] for args in inputs]))
+        losses = [nn.functional.cross_entropy(output, label) for output, label in zip(outputs, labels, strict=True)]
+        for run, loss in enumerate(losses):
+            self.log(f"run{run}/train/loss", loss, on_step=False, on_epoch=True)
+        return torch.stack(losses).sum()
+
+    def _evaluate(self, batch) -> None:
+        (inputs, *_), _, labels = split_batch(batch)
+        for run, (output, metrics) in enumerate(zip(self.runs(inputs, shared=True), self.metrics, strict=True)):
+            metrics.update(output, labels)
+            self.log_dict({f"run{run}/{self.eval_split}/{name}": metric for name, metric in metrics.items()})
+
+    def validation_step(self, batch, batch_index):
+        self._evaluate(batch)
+
+    def test_step(self, batch, batch_index):
+        self._evaluate(batch)
+
+    def configure_optimizers(self):
+        kinds = {partial.func for partial in self.optimizers_of_runs}
+        if len(kinds) != 1:
+            raise BadInput("runs trained together must share one optimizer class; train them one by one")
+        groups = [{"params": list(run.parameters()), **partial.keywords}
+                  for run, partial in zip(self.runs.runs, self.optimizers_of_runs, strict=True)]  # fmt: skip
+        optimizer = kinds.pop()(groups)
+        if self.scheduler_factory is None:
+            return optimizer
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": self.scheduler_factory(optimizer)}}
+
+
+def build_run(cfg: DictConfig):
+    """A run's data module and its model, made with the same random draws as `fit_classifier` alone makes them."""
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    data = hydra.utils.instantiate(cfg.task.data)
+    model = in_subspace(hydra.utils.instantiate(cfg.task.model), cfg.subspace)
+    if not isinstance(model, SubspaceModel):
+        raise BadInput("only subspace runs are trained together; full-space baselines run one by one")
+    return data, model
+
+
+def check_group(cfgs: list[DictConfig]) -> None:
+    """Runs trained together may differ in seed, subspace and rate, not in what the loop or evaluation does."""
+
+    def shared(cfg: DictConfig) -> dict:
+        task = OmegaConf.to_container(cfg.task, resolve=True)
+        task["data"].pop("seed"), task.pop("optimizer")
+        return task
+
+    if any(shared(cfg) != shared(cfgs[0]) for cfg in cfgs[1:]):
+        raise BadInput("runs trained together must share their task settings (all but seed, subspace and rate)")
+
+
+def fit_classifiers(cfgs: list[DictConfig], context: RunContext) -> list[JobOutput]:
+    """`fit_classifier` for runs of one task (one JobOutput per run, in order), as one vectorized model."""
+    check_group(cfgs)
+    built = [build_run(cfg) for cfg in cfgs]
+    first = cfgs[0]
+    module = VectorizedClassifier(
+        VectorizedRuns([model for _, model in built]),
+        optimizers=[hydra.utils.instantiate(cfg.task.optimizer) for cfg in cfgs],
+        metrics=[MetricCollection(dict(hydra.utils.instantiate(cfg.task.metrics))) for cfg in cfgs],
+        scheduler=hydra.utils.instantiate(first.task.scheduler) if first.task.scheduler else None,
+    )
+    shared = built[0][0]  # evaluation splits are the same for every run: one data pass for all
+    trainer = hydra.utils.instantiate(
+        first.task.trainer, logger=loggers(context), default_root_dir=str(context.log_dir)
+    )
+    trainer.fit(module, train_dataloaders=CombinedLoader([data.train_dataloader() for data, _ in built], "min_size"),
+                val_dataloaders=shared.val_dataloader())  # fmt: skip
+    metrics: list[dict[str, float]] = [{} for _ in cfgs]
+    for split in first.task.evaluate:
+        module.eval_split = split
+        trainer.test(module, dataloaders=shared.loader(split), verbose=False)
+        for name, value in trainer.callback_metrics.items():
+            run, _, metric = name.partition("/")
+            if run.startswith("run") and metric.startswith(f"{split}/"):
+                metrics[int(run[3:])][metric] = float(value)
+    return [JobOutput(metrics=own, model=model) for own, (_, model) in zip(metrics, built, strict=True)]
