@@ -78,10 +78,15 @@ def loggers(context: RunContext) -> list[Logger]:
     return [CSVLogger(str(context.log_dir), name="csv")]
 
 
+def data_and_model(cfg: DictConfig) -> tuple[L.LightningDataModule, nn.Module]:
+    """The run's data module and its network in its subspace, in this order (the order of the random draws)."""
+    data = hydra.utils.instantiate(cfg.task.data)
+    return data, in_subspace(hydra.utils.instantiate(cfg.task.model), cfg.subspace)
+
+
 def fit_classifier(cfg: DictConfig, context: RunContext) -> JobOutput:
     """Fit on train (validating each epoch), then measure every split in `task.evaluate`."""
-    data = hydra.utils.instantiate(cfg.task.data)
-    net = in_subspace(hydra.utils.instantiate(cfg.task.model), cfg.subspace)
+    data, net = data_and_model(cfg)
     scheduler = hydra.utils.instantiate(cfg.task.scheduler) if cfg.task.scheduler else None
     module = Classifier(
         net,

@@ -19,9 +19,9 @@ from torch import nn
 from torchmetrics import MetricCollection
 
 from intrinsic_dim.errors import BadInput
-from intrinsic_dim.job import JobOutput, RunContext, in_subspace
+from intrinsic_dim.job import JobOutput, RunContext
 from intrinsic_dim.subspace import SubspaceModel
-from intrinsic_dim.tasks.supervised import loggers, split_batch
+from intrinsic_dim.tasks.supervised import data_and_model, loggers, split_batch
 from intrinsic_dim.vectorized import VectorizedRuns
 
 
@@ -67,10 +67,9 @@ class VectorizedClassifier(L.LightningModule):
 
 
 def build_run(cfg: DictConfig):
-    """A run's data module and its model, made with the same random draws as `fit_classifier` alone makes them."""
+    """A run's data module and its model, from the same random draws as the run alone (job.execute seeds it)."""
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    data = hydra.utils.instantiate(cfg.task.data)
-    model = in_subspace(hydra.utils.instantiate(cfg.task.model), cfg.subspace)
+    data, model = data_and_model(cfg)
     if not isinstance(model, SubspaceModel):
         raise BadInput("only subspace runs are trained together; full-space baselines run one by one")
     return data, model
