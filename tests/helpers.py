@@ -13,7 +13,7 @@ import torch
 from intrinsic_dim.config import compose
 from intrinsic_dim.projections import Projection
 from intrinsic_dim.projections.fastfood import FastfoodBank, draw_fastfood_row
-from intrinsic_dim.run import run
+from intrinsic_dim.run import requested
 from intrinsic_dim.study.coordinator import Study
 
 ROOT = Path(__file__).parents[1]
@@ -48,10 +48,16 @@ def study_arguments(tmp_path: Path, family: str, stage: str, *overrides: str) ->
             f"paths.log_dir={tmp_path / 'logs'}", *overrides]  # fmt: skip
 
 
-def run_in_process(overrides: Sequence[str], log_dir: Path) -> dict:
+def job_in_process(overrides: Sequence[str], log_dir: Path) -> list[dict]:
+    """One job of a study: its run, or with `together`, the runs trained together."""
     cfg = compose(overrides, config_name="study")
     cfg.paths.output_dir = str(log_dir / "_".join(o.replace("/", "_") for o in overrides[-4:]))
-    return run(cfg)
+    return requested(cfg)
+
+
+def run_in_process(overrides: Sequence[str], log_dir: Path) -> dict:
+    (result,) = job_in_process(overrides, log_dir)
+    return result
 
 
 def in_process_study(arguments: Sequence[str], fail=lambda overrides: False) -> dict:
@@ -68,7 +74,7 @@ def in_process_study(arguments: Sequence[str], fail=lambda overrides: False) -> 
             try:
                 if fail(overrides):
                     raise RuntimeError("this run crashed")
-                outcomes.append((True, run_in_process(overrides, log_dir)))
+                outcomes.append((True, job_in_process(overrides, log_dir)))
             except Exception as error:
                 outcomes.append((False, error))
         return outcomes

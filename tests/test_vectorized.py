@@ -96,7 +96,7 @@ def classifier_config(prepared, tmp_path, seed: int, d: int):
 def test_classification_runs_trained_together_end_as_each_run_alone(prepared_subset, tmp_path):
     """Two MNIST FC runs (seeds 0 and 1, d = 64 and 200, each its own rate): 4 epochs of 256 examples."""
     cfgs = [classifier_config(prepared_subset, tmp_path, seed, d) for seed, d in ((0, 64), (1, 200))]
-    together = fit_classifiers(cfgs, RunContext(log_dir=tmp_path / "together", wandb_run=None))
+    together = fit_classifiers(cfgs, [RunContext(log_dir=tmp_path / "together", wandb_run=None)] * 2)
     for cfg, grouped in zip(cfgs, together, strict=True):
         alone = execute(cfg, RunContext(log_dir=tmp_path / f"alone{cfg.seed}", wandb_run=None))
         assert set(grouped.metrics) == set(alone.metrics) == {"val/acc", "test/acc"}
@@ -111,7 +111,7 @@ def test_runs_of_different_tasks_are_not_trained_together(prepared_subset, tmp_p
     cfgs = [classifier_config(prepared_subset, tmp_path, 0, 64), classifier_config(prepared_subset, tmp_path, 1, 64)]
     cfgs[1].task.data.batch_size = 64
     with pytest.raises(BadInput, match="must share their task settings"):
-        fit_classifiers(cfgs, RunContext(log_dir=tmp_path, wandb_run=None))
+        fit_classifiers(cfgs, [RunContext(log_dir=tmp_path, wandb_run=None)] * 2)
 
 
 def test_full_space_runs_are_not_trained_together(prepared_subset, tmp_path):
@@ -119,4 +119,4 @@ def test_full_space_runs_are_not_trained_together(prepared_subset, tmp_path):
     for cfg in cfgs:
         cfg.subspace = compose(["task=mnist_fc", "profile=test", "subspace=none"]).subspace
     with pytest.raises(BadInput, match="only subspace runs are trained together"):
-        fit_classifiers(cfgs, RunContext(log_dir=tmp_path, wandb_run=None))
+        fit_classifiers(cfgs, [RunContext(log_dir=tmp_path, wandb_run=None)] * 2)

@@ -6,6 +6,7 @@ Every entry point comes here: a single CLI run, each job of a Hydra multirun, ea
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime
 import logging
 import os
@@ -15,10 +16,12 @@ import sys
 import time
 import traceback
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from omegaconf import DictConfig
+from hydra.utils import get_method
+from omegaconf import DictConfig, OmegaConf
 
 from intrinsic_dim import job, tracking
 from intrinsic_dim.errors import BadInput
@@ -70,62 +73,152 @@ def describe(model: torch.nn.Module) -> tuple[int, int, dict | None]:
     return sum(tensor.numel() for tensor in tensors), len(tensors), None
 
 
-def run(cfg: DictConfig) -> dict:
-    """The run's result: read from the store if this exact run is finished, else trained now and stored."""
-    check(cfg)
-    key, settings, code = run_key(cfg)
-    kind, d, seed = cfg.subspace.kind, cfg.subspace.d, cfg.seed
-    directory = store.run_dir(cfg.paths.results_dir, cfg.task.family, cfg.task.name, kind, d, seed, key)
-    stored = store.load(directory, key)
-    if stored is not None:
-        return stored
-    store.ensure_writable(directory.parent)
-    attempt = Path(cfg.paths.output_dir) / key[:10]
+@dataclass
+class Planned:
+    """A run about to be read or trained: its settings, identity and result folder."""
+
+    cfg: DictConfig
+    key: str
+    settings: dict
+    code: str
+    directory: Path
+
+    @classmethod
+    def of(cls, cfg: DictConfig) -> Planned:
+        check(cfg)
+        key, settings, code = run_key(cfg)
+        kind, d, seed = cfg.subspace.kind, cfg.subspace.d, cfg.seed
+        directory = store.run_dir(cfg.paths.results_dir, cfg.task.family, cfg.task.name, kind, d, seed, key)
+        return cls(cfg, key, settings, code, directory)
+
+    def stored(self) -> dict | None:
+        return store.load(self.directory, self.key)
+
+    def name(self) -> str:
+        kind = self.cfg.subspace.kind
+        return f"{self.cfg.task.name}/{kind}" + (f"/d{self.cfg.subspace.d}" if kind != "none" else "") + f"/s{self.cfg.seed}"
+
+    def open_wandb(self, attempt: Path, **settings):
+        cfg = self.cfg
+        return tracking.wandb_run(
+            cfg.logger, attempt, cfg.quiet, name=self.name(), group=cfg.task.family,
+            job_type=store.stage_of(cfg.subspace.kind),
+            config={"identity": self.settings, "code": self.code, "key": self.key}, **settings,
+        )  # fmt: skip
+
+    def save(self, output: job.JobOutput, seconds: float, attempt: Path, trained_with: list[str]) -> dict:
+        cfg, kind = self.cfg, self.cfg.subspace.kind
+        D, tensors, state = describe(output.model)
+        result = {
+            "key": self.key,
+            "task": cfg.task.name,
+            "family": cfg.task.family,
+            "kind": kind,
+            "d": cfg.subspace.d,
+            "seed": cfg.seed,
+            "projection_seed": cfg.subspace.seed if kind != "none" else None,
+            "D": D,
+            "tensors": tensors,
+            "metrics": output.metrics,
+            "state": store.STATE_FILE if state is not None else None,
+            "identity": self.settings,  # the resolved settings: enough to rebuild the run, projection included
+            "code": self.code,
+            "provenance": {
+                "seconds": round(seconds, 3),  # trained together: the group's time shared equally
+                "trained_with": trained_with,  # keys of the runs trained with it as one vectorized model
+                "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                "host": platform.node(),
+                "cpu": cpu_name(),
+                "torch": torch.__version__,
+                "threads": torch.get_num_threads(),
+                "log_dir": str(attempt),
+            },
+        }
+        store.save(self.directory, result, state)
+        return result
+
+
+def start_attempt(planned: Planned) -> Path:
+    """A fresh log folder for training `planned` (and any run trained with it), the process set up to train."""
+    cfg = planned.cfg
+    store.ensure_writable(planned.directory.parent)
+    attempt = Path(cfg.paths.output_dir) / planned.key[:10]
     shutil.rmtree(attempt, ignore_errors=True)  # the logs of an earlier attempt that never finished
     attempt.mkdir(parents=True)
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
     reuse_freed_memory()
-    name = f"{cfg.task.name}/{kind}" + (f"/d{d}" if kind != "none" else "") + f"/s{seed}"
-    with output_to(attempt / "output.log", enabled=cfg.quiet):
-        with tracking.wandb_run(
-            cfg.logger, attempt, cfg.quiet, name=name, group=cfg.task.family, job_type=store.stage_of(kind),
-            config={"identity": settings, "code": code, "key": key},
-        ) as wandb_run:  # fmt: skip
-            started = time.perf_counter()
-            try:
-                output = job.execute(cfg, job.RunContext(attempt, wandb_run))
-            except Exception:
-                if cfg.quiet:  # into this attempt's output.log, which the study's failure line points to
-                    traceback.print_exc()
-                raise
-            seconds = time.perf_counter() - started
+    return attempt
+
+
+@contextlib.contextmanager
+def failures_logged(quiet: bool) -> Iterator[None]:
+    try:
+        yield
+    except Exception:
+        if quiet:  # into this attempt's output.log, which the study's failure line points to
+            traceback.print_exc()
+        raise
+
+
+def run(cfg: DictConfig) -> dict:
+    """The run's result: read from the store if this exact run is finished, else trained now and stored."""
+    planned = Planned.of(cfg)
+    stored = planned.stored()
+    if stored is not None:
+        return stored
+    attempt = start_attempt(planned)
+    with output_to(attempt / "output.log", enabled=cfg.quiet), planned.open_wandb(attempt) as wandb_run:
+        started = time.perf_counter()
+        with failures_logged(cfg.quiet):
+            output = job.execute(cfg, job.RunContext(attempt, wandb_run))
+        seconds = time.perf_counter() - started
+        if wandb_run is not None:
+            wandb_run.summary.update(output.metrics)
+    return planned.save(output, seconds, attempt, trained_with=[])
+
+
+def members(cfg: DictConfig) -> list[DictConfig]:
+    """The runs `cfg` asks for: its own, then one per entry {d, seed} of `cfg.together` (its task and kind)."""
+    pairs = [(cfg.subspace.d, cfg.seed)]
+    for entry in cfg.together:
+        if not OmegaConf.is_dict(entry) or set(entry) != {"d", "seed"}:
+            raise BadInput(f"together entries are {{d: <integer>, seed: <integer>}}, got {entry}; fix `together`")
+        pairs.append((entry.d, entry.seed))
+    runs = []
+    for d, seed in pairs:
+        member = copy.deepcopy(cfg)
+        member.together, member.seed, member.subspace.d = [], seed, d
+        runs.append(member)
+    return runs
+
+
+def run_together(cfg: DictConfig) -> list[dict]:
+    """`run` for every run of `members(cfg)`; the unfinished ones are trained as one vectorized model
+    (`task.group_job`), each stored in its own folder as if trained alone."""
+    planned = [Planned.of(member) for member in members(cfg)]
+    results = [entry.stored() for entry in planned]
+    todo = [index for index, result in enumerate(results) if result is None]
+    if len(todo) <= 1 or not cfg.task.get("group_job"):  # nothing to train together
+        return [result or run(entry.cfg) for entry, result in zip(planned, results, strict=True)]
+    group = [planned[index] for index in todo]
+    attempt = start_attempt(group[0])
+    with output_to(attempt / "output.log", enabled=cfg.quiet), contextlib.ExitStack() as stack:
+        wandb_runs = [stack.enter_context(entry.open_wandb(attempt, reinit="create_new")) for entry in group]
+        started = time.perf_counter()
+        with failures_logged(cfg.quiet):
+            contexts = [job.RunContext(attempt, wandb_run) for wandb_run in wandb_runs]
+            outputs = get_method(cfg.task.group_job)([entry.cfg for entry in group], contexts)
+        seconds = (time.perf_counter() - started) / len(group)
+        for wandb_run, output in zip(wandb_runs, outputs, strict=True):
             if wandb_run is not None:
                 wandb_run.summary.update(output.metrics)
-    D, tensors, state = describe(output.model)
-    result = {
-        "key": key,
-        "task": cfg.task.name,
-        "family": cfg.task.family,
-        "kind": kind,
-        "d": d,
-        "seed": seed,
-        "projection_seed": cfg.subspace.seed if kind != "none" else None,
-        "D": D,
-        "tensors": tensors,
-        "metrics": output.metrics,
-        "state": store.STATE_FILE if state is not None else None,
-        "identity": settings,  # the resolved settings: enough to rebuild the run, projection included
-        "code": code,
-        "provenance": {
-            "seconds": round(seconds, 3),
-            "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "host": platform.node(),
-            "cpu": cpu_name(),
-            "torch": torch.__version__,
-            "threads": torch.get_num_threads(),
-            "log_dir": str(attempt),
-        },
-    }
-    store.save(directory, result, state)
-    return result
+    keys = [entry.key for entry in group]
+    for index, entry, output in zip(todo, group, outputs, strict=True):
+        results[index] = entry.save(output, seconds, attempt, trained_with=[key for key in keys if key != entry.key])
+    return results
+
+
+def requested(cfg: DictConfig) -> list[dict]:
+    """The results of every run `cfg` asks for: one, or with `together`, several trained as one model."""
+    return run_together(cfg) if cfg.together else [run(cfg)]

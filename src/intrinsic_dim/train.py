@@ -9,7 +9,7 @@ from omegaconf import DictConfig
 
 from intrinsic_dim.config import CONF_DIR
 from intrinsic_dim.errors import one_line_errors
-from intrinsic_dim.run import run
+from intrinsic_dim.run import requested
 
 
 def summary_line(result: dict) -> str:
@@ -19,13 +19,14 @@ def summary_line(result: dict) -> str:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
-def main(cfg: DictConfig) -> dict:
+def main(cfg: DictConfig) -> list[dict]:
     if HydraConfig.get().mode == RunMode.MULTIRUN:
-        return run(cfg)  # the launcher records a failure and the other jobs go on
+        return requested(cfg)  # the launcher records a failure and the other jobs go on
     with one_line_errors("train"):
-        result = run(cfg)
-    print(summary_line(result))
-    return result
+        results = requested(cfg)
+    for result in results:
+        print(summary_line(result))
+    return results
 
 
 if __name__ == "__main__":

@@ -59,6 +59,33 @@ class RunSpec:
         return f"{self.task} {self.kind}" + (f" d={self.d}" if self.d is not None else "") + f" seed {self.seed}"
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A run to launch: where its result will be, its log, and whether its task trains runs together."""
+
+    spec: RunSpec
+    directory: Path
+    log_file: Path
+    groupable: bool  # a subspace run of a task with a group_job
+
+
+def pack(pending: list[Pending], most: int, jobs: int) -> list[list[Pending]]:
+    """Runs of one task and kind in groups of at most `most`, similar d together, and at least `jobs` groups
+    per (task, kind) where there are that many runs, so that parallel jobs all have work."""
+    groups: list[list[Pending]] = []
+    buckets: dict[tuple[str, str], list[Pending]] = {}
+    for run in pending:
+        if run.groupable and most > 1:
+            buckets.setdefault((run.spec.task, run.spec.kind), []).append(run)
+        else:
+            groups.append([run])
+    for bucket in buckets.values():
+        bucket.sort(key=lambda run: (run.spec.d, run.spec.seed))
+        size = min(most, -(-len(bucket) // jobs))
+        groups += [bucket[start : start + size] for start in range(0, len(bucket), size)]
+    return groups
+
+
 @dataclass(eq=False)  # each search is its own key in a round's plan
 class Search:
     """The search of one (task, kind, seed) for every target of its task."""
@@ -106,7 +133,7 @@ class Study:
         self.launch = launch
         self.family, self.stage, self.profile = cfg.study.family, cfg.study.stage, cfg.profile
         self.results_dir = Path(cfg.paths.results_dir)
-        jobs = parallel_jobs(cfg.hydra.launcher)
+        jobs = self.jobs = parallel_jobs(cfg.hydra.launcher)
         # several runs side by side share the cores: each gets its part, or OpenMP threads spin against each other
         self.threads = [f"threads={max(1, len(os.sched_getaffinity(0)) // jobs)}"] if jobs > 1 else []
         self.progress: Progress | None = None
@@ -255,9 +282,10 @@ class Study:
                 "path": directory.relative_to(self.results_dir).as_posix()}  # fmt: skip
 
     def execute(self, specs: list[RunSpec], title: str, expected_later: int) -> dict[RunSpec, dict]:
-        """Every run's result: stored ones read, the others launched as one batch."""
+        """Every run's result: stored ones read, the others launched as one batch (runs of one task and kind
+        packed into groups trained together, up to study.together per group)."""
         results: dict[RunSpec, dict] = {}
-        pending: list[tuple[RunSpec, Path, Path]] = []
+        pending: list[Pending] = []
         metrics: dict[str, str] = {}
         for spec in specs:
             cfg = self.job_config(spec)
@@ -271,7 +299,8 @@ class Study:
                 self.progress.line(spec.line(stored, metrics[spec.task], reused=True), trained=False)
             else:
                 log_file = Path(cfg.hydra.sweep.dir) / cfg.hydra.sweep.subdir / key[:10] / "output.log"
-                pending.append((spec, directory, log_file))
+                groupable = spec.kind != "none" and bool(cfg.task.get("group_job"))
+                pending.append(Pending(spec, directory, log_file, groupable))
         self.progress.plan(title, len(pending), expected_later)
         if not pending:
             return results
@@ -286,32 +315,40 @@ class Study:
 
         def watch() -> None:  # results appear while the launcher blocks, from this or other processes
             while not done.wait(POLL_SECONDS):
-                for spec, directory, _ in pending:
-                    if spec not in reported and (directory / store.RESULT_FILE).is_file():
+                for run in pending:
+                    if run.spec not in reported and (run.directory / store.RESULT_FILE).is_file():
                         try:
-                            report(spec, store.parse_result(directory / store.RESULT_FILE))
+                            report(run.spec, store.parse_result(run.directory / store.RESULT_FILE))
                         except BadInput:
                             pass  # still being written
 
+        groups = pack(pending, int(self.cfg.study.together), self.jobs)
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         try:
-            outcomes = self.launch([[*self.arguments, *spec.overrides(), *self.threads] for spec, _, _ in pending])
+            outcomes = self.launch([self.overrides(group) for group in groups])
         finally:
             done.set()
             watcher.join()
         failures = []
-        for (spec, _, log_file), (ok, value) in zip(pending, outcomes, strict=True):
-            if ok:
-                results[spec] = value
-                report(spec, value)
-            else:
-                reason = " ".join(str(value).split())
-                kind = "" if isinstance(value, BadInput) else f"{type(value).__name__}: "
-                failures.append(f"  {spec.label()}: {kind}{reason} (log: {log_file})")
+        for group, (ok, value) in zip(groups, outcomes, strict=True):
+            for index, run in enumerate(group):
+                if ok:
+                    results[run.spec] = value[index]
+                    report(run.spec, value[index])
+                else:
+                    reason = " ".join(str(value).split())
+                    kind = "" if isinstance(value, BadInput) else f"{type(value).__name__}: "
+                    failures.append(f"  {run.spec.label()}: {kind}{reason} (log: {group[0].log_file})")
         if failures:
             raise BadInput(
                 f"{len(failures)} of {len(pending)} runs failed; every finished run is stored and will be reused "
                 "when you run this again:\n" + "\n".join(failures)
             )
         return results
+
+    def overrides(self, group: list[Pending]) -> list[str]:
+        """One job's overrides: its first run's, and the {d, seed} of the runs trained with it."""
+        first, *others = (run.spec for run in group)
+        together = ",".join(f"{{d:{spec.d},seed:{spec.seed}}}" for spec in others)
+        return [*self.arguments, *first.overrides(), *self.threads, *([f"together=[{together}]"] if others else [])]

@@ -9,10 +9,12 @@ losses and the optimizer has one parameter group per run, so each run steps as i
 from __future__ import annotations
 
 import functools
+import re
 
 import hydra
 import lightning as L
 import torch
+from lightning.pytorch.loggers import Logger, WandbLogger
 from lightning.pytorch.utilities import CombinedLoader
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
@@ -23,6 +25,8 @@ from intrinsic_dim.job import JobOutput, RunContext
 from intrinsic_dim.subspace import SubspaceModel
 from intrinsic_dim.tasks.supervised import data_and_model, loggers, split_batch
 from intrinsic_dim.vectorized import VectorizedRuns
+
+RUN_METRIC = re.compile(r"run\d+/")  # a metric of one run of the group
 
 
 class VectorizedClassifier(L.LightningModule):
@@ -87,7 +91,40 @@ def check_group(cfgs: list[DictConfig]) -> None:
         raise BadInput("runs trained together must share their task settings (all but seed, subspace and rate)")
 
 
-def fit_classifiers(cfgs: list[DictConfig], context: RunContext) -> list[JobOutput]:
+class OwnMetrics(Logger):
+    """One run's logger in a group: only its own metrics (`run<r>/...`), under the names it logs when alone."""
+
+    def __init__(self, logger: Logger, run: int) -> None:
+        super().__init__()
+        self.logger, self.prefix = logger, f"run{run}/"
+
+    name = property(lambda self: self.logger.name)
+    version = property(lambda self: self.logger.version)
+    save_dir = property(lambda self: self.logger.save_dir)
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        own = {name.removeprefix(self.prefix): value for name, value in metrics.items()
+               if name.startswith(self.prefix) or not RUN_METRIC.match(name)}  # fmt: skip
+        self.logger.log_metrics(own, step)
+
+    def log_hyperparams(self, params, *args, **kwargs) -> None:
+        self.logger.log_hyperparams(params, *args, **kwargs)
+
+    def save(self) -> None:
+        self.logger.save()
+
+    def finalize(self, status: str) -> None:
+        self.logger.finalize(status)
+
+
+def group_loggers(contexts: list[RunContext]) -> list[Logger]:
+    """Each run's W&B run gets that run's curves; without W&B, one CSV log of the group."""
+    if all(context.wandb_run is not None for context in contexts):
+        return [OwnMetrics(WandbLogger(experiment=context.wandb_run), run) for run, context in enumerate(contexts)]
+    return loggers(contexts[0])
+
+
+def fit_classifiers(cfgs: list[DictConfig], contexts: list[RunContext]) -> list[JobOutput]:
     """`fit_classifier` for runs of one task (one JobOutput per run, in order), as one vectorized model."""
     check_group(cfgs)
     built = [build_run(cfg) for cfg in cfgs]
@@ -100,7 +137,7 @@ def fit_classifiers(cfgs: list[DictConfig], context: RunContext) -> list[JobOutp
     )
     shared = built[0][0]  # evaluation splits are the same for every run: one data pass for all
     trainer = hydra.utils.instantiate(
-        first.task.trainer, logger=loggers(context), default_root_dir=str(context.log_dir)
+        first.task.trainer, logger=group_loggers(contexts), default_root_dir=str(contexts[0].log_dir)
     )
     trainer.fit(module, train_dataloaders=CombinedLoader([data.train_dataloader() for data, _ in built], "min_size"),
                 val_dataloaders=shared.val_dataloader())  # fmt: skip

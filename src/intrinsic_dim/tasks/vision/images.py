@@ -46,6 +46,17 @@ class Augmented(Dataset):
         return self.transform(self.images[index]), self.labels[index]
 
 
+class InMemory(TensorDataset):
+    """Tensors in memory, read a batch at a time: one indexing per batch instead of a collate of 128 items."""
+
+    def __getitems__(self, indices: list[int]) -> list[torch.Tensor]:
+        return [tensor[indices] for tensor in self.tensors]
+
+
+def already_batched(batch: list[torch.Tensor]) -> list[torch.Tensor]:
+    return batch
+
+
 class PreparedImages(L.LightningDataModule):
     """Images normalized per channel with the train mean/std of the prepared file, with the variants of Li et al.
     2018 (shuffled pixels, shuffled labels: one fixed permutation drawn from `shuffle_seed`, whatever the run's
@@ -102,12 +113,14 @@ class PreparedImages(L.LightningDataModule):
                 transform = v2.Compose([v2.RandomCrop((height, width), padding=padding), v2.RandomHorizontalFlip()])
                 self.splits[split] = Augmented(x, labels, transform)
             else:
-                self.splits[split] = TensorDataset(x, labels)
+                self.splits[split] = InMemory(x, labels)
 
     def loader(self, split: str, shuffle: bool = False) -> DataLoader:
         self.setup()
         generator = torch.Generator().manual_seed(self.seed) if shuffle else None
-        return DataLoader(self.splits[split], batch_size=self.batch_size, shuffle=shuffle, generator=generator)
+        dataset = self.splits[split]
+        collate = already_batched if isinstance(dataset, InMemory) else None
+        return DataLoader(dataset, self.batch_size, shuffle=shuffle, generator=generator, collate_fn=collate)
 
     def train_dataloader(self) -> DataLoader:
         return self.loader("train", shuffle=True)

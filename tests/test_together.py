@@ -1,0 +1,122 @@
+"""The engine trains runs of one task together (issue 11): each stored as if alone, each resumable alone."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from lightning.pytorch.loggers import Logger
+
+from helpers import in_process_study, job_in_process, study_arguments, succeeds
+from intrinsic_dim.errors import BadInput
+from intrinsic_dim.study import manifest
+from intrinsic_dim.study.coordinator import Pending, RunSpec, pack
+from intrinsic_dim.tasks.vectorized_classifier import OwnMetrics
+
+
+def mnist_overrides(prepared: Path, results: Path, seed: int, d: int, *more: str) -> list[str]:
+    return ["task=mnist_fc", "profile=test", "logger=csv", f"dataset.prepared={prepared}", f"paths.results_dir={results}",
+            "task.budgets.test.limit=256", "task.budgets.test.epochs=3", "subspace=fastfood", f"subspace.d={d}",
+            f"seed={seed}", *more]  # fmt: skip
+
+
+def test_runs_trained_together_are_stored_each_as_alone_and_only_unfinished_ones_train(prepared_subset, tmp_path):
+    alone = {seed: job_in_process(mnist_overrides(prepared_subset, tmp_path / "alone", seed, 64), tmp_path / "logs")[0]
+             for seed in (0, 1, 2)}  # fmt: skip
+    results = tmp_path / "grouped"
+    finished = job_in_process(mnist_overrides(prepared_subset, results, 2, 64), tmp_path / "logs")[0]
+    group = mnist_overrides(prepared_subset, results, 0, 64, "together=[{d:64,seed:1},{d:64,seed:2}]")
+    grouped = job_in_process(group, tmp_path / "logs")
+    assert [result["seed"] for result in grouped] == [0, 1, 2]
+    assert grouped[2] == finished  # read from the store: not trained again
+    assert grouped[0]["provenance"]["trained_with"] == [grouped[1]["key"]]
+    assert grouped[1]["provenance"]["trained_with"] == [grouped[0]["key"]]
+    for result in grouped:
+        assert result["key"] == alone[result["seed"]]["key"]  # the same run, whichever way it was trained
+        for name, value in alone[result["seed"]]["metrics"].items():
+            assert result["metrics"][name] == pytest.approx(value, abs=1 / 256 + 1e-6)  # one example apart at most
+        stored, reference = (torch.load(where / "vision" / "sweep" / "mnist_fc" / run_folder(result) / "subspace.pt")
+                             for where in (results, tmp_path / "alone"))  # fmt: skip
+        assert reference["theta_d"].abs().sum() > 0
+        torch.testing.assert_close(stored["theta_d"], reference["theta_d"], rtol=1e-3, atol=1e-5)
+    assert job_in_process(group, tmp_path / "logs") == grouped  # all finished: nothing trains
+
+
+def run_folder(result: dict) -> str:
+    return f"{result['kind']}-d{result['d']}-s{result['seed']}-{result['key'][:10]}"
+
+
+def test_a_malformed_together_entry_is_refused_in_one_line(prepared_subset, tmp_path):
+    with pytest.raises(BadInput, match=r"together entries are \{d: <integer>, seed: <integer>\}"):
+        job_in_process(mnist_overrides(prepared_subset, tmp_path, 0, 64, "together=[{d:64}]"), tmp_path / "logs")
+
+
+def pending(task: str, kind: str, d: int | None, seed: int, groupable: bool = True) -> Pending:
+    return Pending(RunSpec(task, kind, d, seed, (f"task={task}",)), Path(), Path(), groupable)
+
+
+def test_packing_groups_runs_of_one_task_and_kind_and_keeps_every_job_busy():
+    runs = [pending("a", "fastfood", d, seed) for d in (300, 100) for seed in (0, 1, 2)]
+    runs += [pending("a", "sparse", 100, 0), pending("b", "fastfood", 100, 0), pending("a", "none", None, 0, False)]
+    one_job = pack(runs, most=4, jobs=1)
+    assert [[(r.spec.task, r.spec.kind, r.spec.d, r.spec.seed) for r in group] for group in one_job] == [
+        [("a", "none", None, 0)],
+        [("a", "fastfood", 100, 0), ("a", "fastfood", 100, 1), ("a", "fastfood", 100, 2), ("a", "fastfood", 300, 0)],
+        [("a", "fastfood", 300, 1), ("a", "fastfood", 300, 2)],
+        [("a", "sparse", 100, 0)],
+        [("b", "fastfood", 100, 0)],
+    ]
+    assert [len(group) for group in pack(runs, most=4, jobs=2)] == [1, 3, 3, 1, 1]  # both processes get work
+    assert all(len(group) == 1 for group in pack(runs, most=1, jobs=1))  # study.together=1: one by one
+    assert sorted(id(r) for group in pack(runs, most=3, jobs=2) for r in group) == sorted(id(r) for r in runs)
+
+
+@pytest.mark.slow
+def test_a_study_trains_its_seeds_together_through_joblib(prepared_subset, tmp_path):
+    """Three seeds of MNIST FC: grouped jobs in two processes give each run's result, each reusable alone."""
+    common = ["profile.seeds=[0,1,2]", "profile.tasks=[mnist_fc]", f"dataset.prepared={prepared_subset}"]
+    in_process_study(study_arguments(tmp_path, "vision", "baseline", *common))
+    sweep = study_arguments(tmp_path, "vision", "sweep", *common)
+    output = succeeds(["python", "pipelines/study.py", *sweep, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"])
+    study = manifest.read(manifest.manifest_path(tmp_path / "results", "vision", "sweep", "test"), "")
+    results = [json.loads((tmp_path / "results" / entry["path"] / "result.json").read_text())
+               for entry in study["tasks"]["mnist_fc"]["runs"]]  # fmt: skip
+    assert {(r["seed"], r["d"]) for r in results} >= {(seed, d) for seed in (0, 1, 2) for d in (4, 64)}
+    grid = [r for r in results if r["d"] in (4, 64)]  # round 1: 6 runs, 2 processes, so 2 groups of 3
+    assert len(grid) == 6 and all(len(r["provenance"]["trained_with"]) == 2 for r in grid)
+    assert {r["provenance"]["threads"] for r in results} == {1}
+    assert len([line for line in output.splitlines() if line.split()[:2] == ["mnist_fc", "fastfood"]]) == len(results)
+    again = in_process_study(sweep)  # every run found in the store, one by one
+    assert [entry["path"] for entry in again["tasks"]["mnist_fc"]["runs"]] == [
+        entry["path"] for entry in study["tasks"]["mnist_fc"]["runs"]
+    ]
+
+
+class Recording(Logger):
+    name, version = "recording", 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.logged: list[tuple[dict, int | None]] = []
+
+    def log_metrics(self, metrics, step=None) -> None:
+        self.logged.append((metrics, step))
+
+    def log_hyperparams(self, params, *args, **kwargs) -> None:
+        pass
+
+
+def test_each_run_of_a_group_logs_only_its_own_metrics_under_its_own_names():
+    inner = Recording()
+    OwnMetrics(inner, run=1).log_metrics({"run0/train/loss": 1.0, "run1/train/loss": 2.0, "run12/val/acc": 0.5,
+                                          "run1/val/acc": 0.7, "epoch": 3}, step=40)  # fmt: skip
+    assert inner.logged == [({"train/loss": 2.0, "val/acc": 0.7, "epoch": 3}, 40)]
+
+
+def test_a_group_opens_one_wandb_run_per_run(prepared_subset, tmp_path):
+    group = mnist_overrides(prepared_subset, tmp_path / "results", 0, 64, "logger=wandb", "logger.mode=offline",
+                            "together=[{d:64,seed:1}]")  # fmt: skip
+    first, second = job_in_process(group, tmp_path / "logs")
+    attempt = Path(first["provenance"]["log_dir"])
+    assert second["provenance"]["log_dir"] == str(attempt)
+    assert len(list((attempt / "wandb").glob("offline-run-*"))) == 2
