@@ -4,6 +4,8 @@
     python benchmarks/study.py --results-into results   # the same, keeping the in-process runs for `dvc repro`
     python benchmarks/study.py --quick                  # the tiny test profile, to check that the script works
     python benchmarks/study.py --launchers joblib       # one launcher only (the other's row is left out)
+    python benchmarks/study.py --launchers joblib --out-name study_mnist_3_seeds \
+        'profile.tasks=[mnist_fc,mnist_lenet]' 'profile.seeds=[0,1,2]'   # any study overrides, recorded
 
 Each launcher starts from an empty result store (a temporary folder, or for the in-process launcher the
 folder given to --results-into, which must hold no runs of the family yet) and reads the prepared datasets
@@ -32,9 +34,10 @@ LAUNCHERS = {
 }
 
 
-def run_study(launcher: list[str], family: str, profile: str, prepared_dir: Path, results: Path, logs: Path) -> dict:
+def run_study(launcher: list[str], family: str, profile: str, prepared_dir: Path, results: Path, logs: Path,
+              overrides: list[str]) -> dict:  # fmt: skip
     where = [f"paths.results_dir={results}", f"paths.log_dir={logs}", f"profile={profile}", f"study.family={family}",
-             f"paths.prepared_dir={prepared_dir}", "logger=csv", *launcher]  # fmt: skip
+             f"paths.prepared_dir={prepared_dir}", "logger=csv", *launcher, *overrides]  # fmt: skip
     started = time.perf_counter()
     for stage in ("baseline", "sweep"):
         done = subprocess.run([sys.executable, "pipelines/study.py", *where, f"study.stage={stage}"],
@@ -55,7 +58,8 @@ def markdown(results: dict) -> str:
     reference = results["launchers"].get(LAUNCHERS["basic"][0], {}).get("wall_seconds")
     lines = [
         f"Measured {results['date']} on {results['cpu']} ({results['cores']} cores), profile {results['profile']}, "
-        f"{results['family']} family (baselines, grid and search) from an empty result store.",
+        f"{results['family']} family (baselines, grid and search) from an empty result store"
+        + (f", with {' '.join(results['overrides'])}." if results.get("overrides") else "."),
         "",
         "| launcher | runs | torch threads per run | wall time (min) | sum of run times (min) | speed-up |",
         "|---|---|---|---|---|---|",
@@ -78,12 +82,14 @@ def main() -> None:
     parser.add_argument("--prepared-dir", type=Path, default=ROOT / "artifacts" / "prepared")
     parser.add_argument("--results-into", type=Path, help="the in-process launcher's result store (default: temporary)")
     parser.add_argument("--launchers", nargs="+", choices=list(LAUNCHERS), default=list(LAUNCHERS), help="timed")
+    parser.add_argument("--out-name", default="study", help="writes <out-dir>/<out-name>.json and .md")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides of the study (tasks, seeds, study.together)")
     args = parser.parse_args()
     if args.results_into is not None and any((args.results_into / args.family).rglob("result.json")):
         sys.exit(f"{args.results_into / args.family} already holds runs: the timing must start from no runs")
     profile = "test" if args.quick else "quick"
     results = {"date": time.strftime("%Y-%m-%d"), "cpu": cpu_name(), "cores": len(os.sched_getaffinity(0)),
-               "profile": profile, "family": args.family, "launchers": {}}  # fmt: skip
+               "profile": profile, "family": args.family, "overrides": args.overrides, "launchers": {}}  # fmt: skip
     prepared_dir = args.prepared_dir.resolve()
     for key in args.launchers:
         name, launcher = LAUNCHERS[key]
@@ -91,10 +97,11 @@ def main() -> None:
             kept = args.results_into is not None and key == "basic"
             where = args.results_into.resolve() if kept else Path(store) / "results"
             logs = Path(store) / "logs"
-            results["launchers"][name] = run_study(launcher, args.family, profile, prepared_dir, where, logs)
+            results["launchers"][name] = run_study(launcher, args.family, profile, prepared_dir, where, logs,
+                                                   args.overrides)  # fmt: skip
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    (args.out_dir / "study.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out_dir / "study.md").write_text(markdown(results))
+    (args.out_dir / f"{args.out_name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out_dir / f"{args.out_name}.md").write_text(markdown(results))
     print(markdown(results))
 
 

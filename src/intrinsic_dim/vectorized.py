@@ -50,8 +50,11 @@ class VectorizedRuns(nn.Module):
 
     def parameters_by_name(self) -> dict[str, torch.Tensor]:
         """Each parameter of the base network with a leading run axis: run r's theta_0 + P_r theta_d."""
-        per_run = [run._split(run.parameters_flat()) for run in self.runs]
-        return {name: torch.stack([parameters[name] for parameters in per_run]) for name in per_run[0]}
+        first = self.runs[0]
+        stacked = torch.stack([run.parameters_flat() for run in self.runs])  # (runs, D)
+        pieces = stacked.split(first._sizes, dim=1)
+        return {name: piece.view(len(self.runs), *shape)
+                for names, piece, shape in zip(first._names, pieces, first._shapes, strict=True) for name in names}
 
     def forward(self, inputs: torch.Tensor, shared: bool = False) -> torch.Tensor:
         """inputs (runs, batch, ...) -> (runs, batch, ...); with `shared`, one (batch, ...) for every run."""

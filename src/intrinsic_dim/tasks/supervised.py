@@ -29,7 +29,17 @@ def split_batch(batch) -> tuple[tuple, dict, torch.Tensor]:
     return tuple(inputs), {}, labels
 
 
+def computed(metrics: MetricCollection, prefix: str) -> dict[str, torch.Tensor]:
+    """The metrics over the whole pass, named <prefix>/<name>, and reset for the next pass."""
+    values = {f"{prefix}/{name}": value for name, value in metrics.compute().items()}
+    metrics.reset()
+    return values
+
+
 class Classifier(L.LightningModule):
+    """Losses and metrics are summed over each pass and logged once at its end: a Lightning log call per step
+    costs as much as a subspace step of a small net."""
+
     def __init__(
         self,
         net: nn.Module,
@@ -42,6 +52,7 @@ class Classifier(L.LightningModule):
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.metrics = MetricCollection(dict(metrics))
         self.eval_split = "val"  # the prefix of what validation_step and test_step log
+        self.loss_sum, self.examples = torch.zeros(()), 0
 
     def forward(self, *args, **kwargs) -> torch.Tensor:
         """Class logits, from a plain network or a Hugging Face model's output."""
@@ -51,19 +62,28 @@ class Classifier(L.LightningModule):
     def training_step(self, batch, batch_index):
         args, kwargs, labels = split_batch(batch)
         loss = nn.functional.cross_entropy(self(*args, **kwargs), labels)
-        self.log("train/loss", loss, on_step=False, on_epoch=True)
+        self.loss_sum += loss.detach().cpu() * len(labels)
+        self.examples += len(labels)
         return loss
+
+    def on_train_epoch_end(self) -> None:  # the mean over the epoch's examples
+        self.log("train/loss", self.loss_sum / self.examples)
+        self.loss_sum, self.examples = torch.zeros(()), 0
 
     def _evaluate(self, batch) -> None:
         args, kwargs, labels = split_batch(batch)
         self.metrics.update(self(*args, **kwargs), labels)
-        self.log_dict({f"{self.eval_split}/{name}": metric for name, metric in self.metrics.items()})
+
+    def _log_evaluation(self) -> None:
+        self.log_dict(computed(self.metrics, self.eval_split))
 
     def validation_step(self, batch, batch_index):
         self._evaluate(batch)
 
     def test_step(self, batch, batch_index):
         self._evaluate(batch)
+
+    on_validation_epoch_end = on_test_epoch_end = _log_evaluation
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(self.parameters())

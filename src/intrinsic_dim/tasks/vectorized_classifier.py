@@ -23,7 +23,7 @@ from torchmetrics import MetricCollection
 from intrinsic_dim.errors import BadInput
 from intrinsic_dim.job import JobOutput, RunContext
 from intrinsic_dim.subspace import SubspaceModel
-from intrinsic_dim.tasks.supervised import data_and_model, loggers, split_batch
+from intrinsic_dim.tasks.supervised import computed, data_and_model, loggers, split_batch
 from intrinsic_dim.vectorized import VectorizedRuns
 
 RUN_METRIC = re.compile(r"run\d+/")  # a metric of one run of the group
@@ -37,26 +37,39 @@ class VectorizedClassifier(L.LightningModule):
         self.optimizers_of_runs, self.scheduler_factory = optimizers, scheduler
         self.metrics = nn.ModuleList(metrics)
         self.eval_split = "val"
+        # summed per epoch and logged at its end, as Classifier does
+        self.loss_sums, self.examples = torch.zeros(len(runs.runs)), 0
 
     def training_step(self, batches, batch_index):
         inputs, labels = zip(*[split_batch(batch)[::2] for batch in batches], strict=True)
         outputs = self.runs(torch.stack([args[0] for args in inputs]))
-        losses = [nn.functional.cross_entropy(output, label) for output, label in zip(outputs, labels, strict=True)]
-        for run, loss in enumerate(losses):
-            self.log(f"run{run}/train/loss", loss, on_step=False, on_epoch=True)
-        return torch.stack(losses).sum()
+        losses = torch.stack([nn.functional.cross_entropy(output, label)
+                              for output, label in zip(outputs, labels, strict=True)])  # fmt: skip
+        self.loss_sums += losses.detach().cpu() * len(labels[0])
+        self.examples += len(labels[0])
+        return losses.sum()
+
+    def on_train_epoch_end(self) -> None:  # the mean over examples, as Lightning's on_epoch mean of train/loss
+        self.log_dict({f"run{run}/train/loss": total / self.examples for run, total in enumerate(self.loss_sums)})
+        self.loss_sums.zero_()
+        self.examples = 0
 
     def _evaluate(self, batch) -> None:
         (inputs, *_), _, labels = split_batch(batch)
-        for run, (output, metrics) in enumerate(zip(self.runs(inputs, shared=True), self.metrics, strict=True)):
+        for output, metrics in zip(self.runs(inputs, shared=True), self.metrics, strict=True):
             metrics.update(output, labels)
-            self.log_dict({f"run{run}/{self.eval_split}/{name}": metric for name, metric in metrics.items()})
+
+    def _log_evaluation(self) -> None:
+        for run, metrics in enumerate(self.metrics):
+            self.log_dict(computed(metrics, f"run{run}/{self.eval_split}"))
 
     def validation_step(self, batch, batch_index):
         self._evaluate(batch)
 
     def test_step(self, batch, batch_index):
         self._evaluate(batch)
+
+    on_validation_epoch_end = on_test_epoch_end = _log_evaluation
 
     def configure_optimizers(self):
         kinds = {partial.func for partial in self.optimizers_of_runs}
@@ -135,12 +148,13 @@ def fit_classifiers(cfgs: list[DictConfig], contexts: list[RunContext]) -> list[
         metrics=[MetricCollection(dict(hydra.utils.instantiate(cfg.task.metrics))) for cfg in cfgs],
         scheduler=hydra.utils.instantiate(first.task.scheduler) if first.task.scheduler else None,
     )
-    shared = built[0][0]  # evaluation splits are the same for every run: one data pass for all
+    # the runs' data differ only in the order of training batches: one copy of the examples, one pass to evaluate
+    shared = built[0][0]
     trainer = hydra.utils.instantiate(
         first.task.trainer, logger=group_loggers(contexts), default_root_dir=str(contexts[0].log_dir)
     )
-    trainer.fit(module, train_dataloaders=CombinedLoader([data.train_dataloader() for data, _ in built], "min_size"),
-                val_dataloaders=shared.val_dataloader())  # fmt: skip
+    orders = [shared.loader("train", shuffle=True, seed=cfg.task.data.seed) for cfg in cfgs]
+    trainer.fit(module, train_dataloaders=CombinedLoader(orders, "min_size"), val_dataloaders=shared.val_dataloader())
     metrics: list[dict[str, float]] = [{} for _ in cfgs]
     for split in first.task.evaluate:
         module.eval_split = split

@@ -115,9 +115,10 @@ class PreparedImages(L.LightningDataModule):
             else:
                 self.splits[split] = InMemory(x, labels)
 
-    def loader(self, split: str, shuffle: bool = False) -> DataLoader:
+    def loader(self, split: str, shuffle: bool = False, seed: int | None = None) -> DataLoader:
+        """The batches of `split`; shuffled, in the order drawn from `seed` (default: this module's)."""
         self.setup()
-        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
+        generator = torch.Generator().manual_seed(self.seed if seed is None else seed) if shuffle else None
         dataset = self.splits[split]
         collate = already_batched if isinstance(dataset, InMemory) else None
         return DataLoader(dataset, self.batch_size, shuffle=shuffle, generator=generator, collate_fn=collate)
