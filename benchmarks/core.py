@@ -344,8 +344,9 @@ def markdown(results: dict) -> str:
     lines += [
         "",
         f"{t['runs']} whole runs of mnist_fc ({t['kind']}, d = {t['d']}, seeds 0-{t['runs'] - 1}; one epoch of "
-        f"{t['examples']:,} MNIST-shaped examples, validation and test passes): one after another {t['separate_s']:.1f} s, "
-        f"trained together (task.group_job) {t['together_s']:.1f} s: **{t['speedup']:.2f}x** the throughput.",
+        f"{t['examples']:,} MNIST-shaped examples, validation and test passes): one after another "
+        f"{t['separate_s']:.1f} s, trained together (task.group_job) {t['together_s']:.1f} s: "
+        f"**{t['speedup']:.2f}x** the throughput.",
     ]
     lines += ["", "| target | goal | measured | met |", "|---|---|---|---|"]
     for name, t in results["targets"].items():

@@ -126,10 +126,18 @@ def test_es_standardizes_with_what_the_training_episodes_observed_before_each_ge
     generations = "task.budgets.test.generations.subspace=2"
     cfg = task_config("inverted_pendulum_es", "subspace=fastfood", "subspace.d=4", generations)
     built, moments = [], []
-    monkeypatch.setattr(es, "rollouts", lambda *args, **kw: built.append(make_rollouts(*args, **kw)) or built[-1])
     set_moments = Standardize.set_moments
-    monkeypatch.setattr(Standardize, "set_moments", lambda self, count, total, squares: (
-        moments.append((count, total.clone())), set_moments(self, count, total, squares)))  # fmt: skip
+
+    def recorded_rollouts(*args, **kwargs):
+        built.append(make_rollouts(*args, **kwargs))
+        return built[-1]
+
+    def recorded_moments(self, count, total, squares):
+        moments.append((count, total.clone()))
+        set_moments(self, count, total, squares)
+
+    monkeypatch.setattr(es, "rollouts", recorded_rollouts)
+    monkeypatch.setattr(Standardize, "set_moments", recorded_moments)
     output = es.evolve(cfg, RunContext(log_dir=tmp_path, wandb_run=None))
     training, evaluation = built
     assert evaluation.observed is None and training.observed.count == training.steps

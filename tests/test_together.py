@@ -15,9 +15,9 @@ from intrinsic_dim.tasks.vectorized_classifier import OwnMetrics
 
 
 def mnist_overrides(prepared: Path, results: Path, seed: int, d: int, *more: str) -> list[str]:
-    return ["task=mnist_fc", "profile=test", "logger=csv", f"dataset.prepared={prepared}", f"paths.results_dir={results}",
-            "task.budgets.test.limit=256", "task.budgets.test.epochs=3", "subspace=fastfood", f"subspace.d={d}",
-            f"seed={seed}", *more]  # fmt: skip
+    return ["task=mnist_fc", "profile=test", "logger=csv", f"dataset.prepared={prepared}",
+            f"paths.results_dir={results}", "task.budgets.test.limit=256", "task.budgets.test.epochs=3",
+            "subspace=fastfood", f"subspace.d={d}", f"seed={seed}", *more]  # fmt: skip
 
 
 def test_runs_trained_together_are_stored_each_as_alone_and_only_unfinished_ones_train(prepared_subset, tmp_path):

@@ -19,8 +19,15 @@ def net(seed: int, hidden: int = 16) -> nn.Module:
     return nn.Sequential(nn.Linear(8, hidden), nn.Tanh(), nn.Linear(hidden, 4))
 
 
-def runs(kind: str, count: int = 3, d: int = 20) -> list[SubspaceModel]:
-    return [SubspaceModel(net(seed), kind, d, seed) for seed in range(count)]
+def conv_net(seed: int) -> nn.Module:
+    """Inputs of 8 values as 2 channels of 2x2: called once per run, not vmapped."""
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Unflatten(1, (2, 2, 2)), nn.Conv2d(2, 3, 2, padding=1), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(27, 4))  # fmt: skip
+
+
+def runs(kind: str, count: int = 3, d: int = 20, build=net) -> list[SubspaceModel]:
+    return [SubspaceModel(build(seed), kind, d, seed) for seed in range(count)]
 
 
 def moved(models: list[SubspaceModel]) -> list[SubspaceModel]:
@@ -30,14 +37,15 @@ def moved(models: list[SubspaceModel]) -> list[SubspaceModel]:
     return models
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_outputs_and_gradients_are_each_runs_own(kind):
-    together = VectorizedRuns(moved(runs(kind)))
+@pytest.mark.parametrize("kind, build", [*((kind, net) for kind in KINDS), ("fastfood", conv_net)])
+def test_outputs_and_gradients_are_each_runs_own(kind, build):
+    together = VectorizedRuns(moved(runs(kind, build=build)))
+    assert together.vmapped == (build is net)
     inputs, labels = torch.randn(3, 5, 8), torch.randint(0, 4, (3, 5))
     outputs = together(inputs)
     loss = sum(nn.functional.cross_entropy(output, label) for output, label in zip(outputs, labels, strict=True))
     loss.backward()
-    alone = moved(runs(kind))
+    alone = moved(runs(kind, build=build))
     for model, seen, label, output, grouped in zip(alone, inputs, labels, outputs, together.runs, strict=True):
         expected = model(seen)
         nn.functional.cross_entropy(expected, label).backward()
@@ -46,11 +54,12 @@ def test_outputs_and_gradients_are_each_runs_own(kind):
         assert model.theta_d.grad.abs().sum() > 0
 
 
-def test_a_shared_batch_gives_each_run_its_own_outputs():
-    together = VectorizedRuns(moved(runs("fastfood")))
+@pytest.mark.parametrize("build", [net, conv_net])
+def test_a_shared_batch_gives_each_run_its_own_outputs(build):
+    together = VectorizedRuns(moved(runs("fastfood", build=build)))
     batch = torch.randn(5, 8)
     outputs = together(batch, shared=True)
-    for model, output in zip(moved(runs("fastfood")), outputs, strict=True):
+    for model, output in zip(moved(runs("fastfood", build=build)), outputs, strict=True):
         torch.testing.assert_close(output, model(batch), rtol=1e-5, atol=1e-6)
     assert not torch.allclose(outputs[0], outputs[1])  # different theta_0 and P: different functions
 

@@ -95,8 +95,8 @@ class Planned:
         return store.load(self.directory, self.key)
 
     def name(self) -> str:
-        kind = self.cfg.subspace.kind
-        return f"{self.cfg.task.name}/{kind}" + (f"/d{self.cfg.subspace.d}" if kind != "none" else "") + f"/s{self.cfg.seed}"
+        cfg, kind = self.cfg, self.cfg.subspace.kind
+        return f"{cfg.task.name}/{kind}" + (f"/d{cfg.subspace.d}" if kind != "none" else "") + f"/s{cfg.seed}"
 
     def open_wandb(self, attempt: Path, **settings):
         cfg = self.cfg

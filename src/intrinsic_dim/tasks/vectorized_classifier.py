@@ -161,6 +161,6 @@ def fit_classifiers(cfgs: list[DictConfig], contexts: list[RunContext]) -> list[
         trainer.test(module, dataloaders=shared.loader(split), verbose=False)
         for name, value in trainer.callback_metrics.items():
             run, _, metric = name.partition("/")
-            if run.startswith("run") and metric.startswith(f"{split}/"):
+            if RUN_METRIC.match(name) and metric.startswith(f"{split}/"):
                 metrics[int(run[3:])][metric] = float(value)
     return [JobOutput(metrics=own, model=model) for own, (_, model) in zip(metrics, built, strict=True)]
