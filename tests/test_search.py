@@ -1,6 +1,7 @@
 import math
 
 import pytest
+import torch
 
 from intrinsic_dim.errors import BadInput
 from intrinsic_dim.projections import PROJECTIONS
@@ -106,3 +107,12 @@ def test_thresholds_fixed_and_relative():
     for spec in ({"target": 0.9, "of": "baseline", "fraction": 0.9}, {"of": "baseline", "fraction": 1.5}, {}):
         with pytest.raises(BadInput, match="fix task.study.thresholds"):
             Threshold.from_config("bad", spec, "max")
+
+
+def test_a_float32_metric_equal_to_the_target_reaches_it():
+    """4,500 right of 5,000 in float32 is 0.89999998: it reaches 90%; one example fewer does not."""
+    right = torch.tensor(4500.0) / torch.tensor(5000.0)
+    assert right.item() < 0.9 and reaches("max", 0.9)(right.item())
+    assert not reaches("max", 0.9)((torch.tensor(4499.0) / 5000).item())
+    assert reaches("min", 1e-6)(torch.tensor(1e-6).item()) and not reaches("min", 1e-6)(2e-6)
+    assert reaches("max", 0.5)(0.5) and not reaches("max", 0.5)(0.4999999)  # exact in float32: no slack

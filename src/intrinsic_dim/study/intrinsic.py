@@ -54,8 +54,17 @@ class Threshold:
 
 
 def reaches(mode: str, target: float) -> Callable[[float], bool]:
-    """Whether a metric value reaches `target`: at least it for mode max, at most it for mode min."""
-    return (lambda value: value >= target) if mode == "max" else (lambda value: value <= target)
+    """Whether a metric value reaches `target`: at least it for mode max, at most it for mode min.
+
+    A metric measured in float32 (torchmetrics) that equals the target counts: 4,500 right of 5,000 is stored
+    as float32(0.9) = 0.89999998, which must reach 90%.
+    """
+    rounded = float(np.float32(target))
+    if mode == "max":
+        lowest = min(target, rounded)
+        return lambda value: value >= lowest
+    highest = max(target, rounded)
+    return lambda value: value <= highest
 
 
 def crossing(values: Mapping[int, float], target: float, reached) -> float | None:
