@@ -36,9 +36,25 @@ def computed(metrics: MetricCollection, prefix: str) -> dict[str, torch.Tensor]:
     return values
 
 
-class Classifier(L.LightningModule):
-    """Losses and metrics are summed over each pass and logged once at its end: a Lightning log call per step
-    costs as much as a subspace step of a small net."""
+class Evaluating(L.LightningModule):
+    """Validation and test passes that update metrics per batch (`_evaluate`) and log them once at the end
+    (`_log_evaluation`): a Lightning log call per step costs as much as a subspace step of a small net."""
+
+    def validation_step(self, batch, batch_index):
+        self._evaluate(batch)
+
+    def test_step(self, batch, batch_index):
+        self._evaluate(batch)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_evaluation()
+
+    def on_test_epoch_end(self) -> None:
+        self._log_evaluation()
+
+
+class Classifier(Evaluating):
+    """Cross-entropy training; the loss summed over each epoch and logged once at its end, as the metrics."""
 
     def __init__(
         self,
@@ -76,14 +92,6 @@ class Classifier(L.LightningModule):
 
     def _log_evaluation(self) -> None:
         self.log_dict(computed(self.metrics, self.eval_split))
-
-    def validation_step(self, batch, batch_index):
-        self._evaluate(batch)
-
-    def test_step(self, batch, batch_index):
-        self._evaluate(batch)
-
-    on_validation_epoch_end = on_test_epoch_end = _log_evaluation
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(self.parameters())

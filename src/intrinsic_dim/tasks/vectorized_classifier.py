@@ -23,13 +23,13 @@ from torchmetrics import MetricCollection
 from intrinsic_dim.errors import BadInput
 from intrinsic_dim.job import JobOutput, RunContext
 from intrinsic_dim.subspace import SubspaceModel
-from intrinsic_dim.tasks.supervised import computed, data_and_model, loggers, split_batch
+from intrinsic_dim.tasks.supervised import Evaluating, computed, data_and_model, loggers, split_batch
 from intrinsic_dim.vectorized import VectorizedRuns
 
 RUN_METRIC = re.compile(r"run\d+/")  # a metric of one run of the group
 
 
-class VectorizedClassifier(L.LightningModule):
+class VectorizedClassifier(Evaluating):
     def __init__(self, runs: VectorizedRuns, optimizers: list[functools.partial], metrics: list[MetricCollection],
                  scheduler=None) -> None:  # fmt: skip
         super().__init__()
@@ -62,14 +62,6 @@ class VectorizedClassifier(L.LightningModule):
     def _log_evaluation(self) -> None:
         for run, metrics in enumerate(self.metrics):
             self.log_dict(computed(metrics, f"run{run}/{self.eval_split}"))
-
-    def validation_step(self, batch, batch_index):
-        self._evaluate(batch)
-
-    def test_step(self, batch, batch_index):
-        self._evaluate(batch)
-
-    on_validation_epoch_end = on_test_epoch_end = _log_evaluation
 
     def configure_optimizers(self):
         kinds = {partial.func for partial in self.optimizers_of_runs}
