@@ -12,7 +12,7 @@ import torch
 
 from intrinsic_dim.config import compose
 from intrinsic_dim.projections import Projection
-from intrinsic_dim.projections.fastfood import FastfoodBank, draw_fastfood_row
+from intrinsic_dim.projections.fastfood import FastfoodMaps, draw_fastfood_row
 from intrinsic_dim.run import requested
 from intrinsic_dim.study.coordinator import Study
 
@@ -82,6 +82,11 @@ def in_process_study(arguments: Sequence[str], fail=lambda overrides: False) -> 
     return Study(cfg, arguments, lambda overrides: compose(overrides, config_name="study"), launch).run()
 
 
+def crashing_group_job(cfgs, contexts):
+    """A task.group_job that fails as an out-of-memory error would."""
+    raise RuntimeError("not enough memory to train these runs together")
+
+
 def materialize(projection: Projection) -> torch.Tensor:
     """P as a D x trainable_size matrix, one forward pass per basis vector."""
     dtype = torch.float64
@@ -90,18 +95,23 @@ def materialize(projection: Projection) -> torch.Tensor:
         return torch.stack([projection.to(dtype)(column) for column in eye], dim=1)
 
 
-def explicit_fastfood(bank: FastfoodBank, generator: torch.Generator) -> np.ndarray:
-    """The textbook S H G Pi H B of every row of a bank, from dense matrices and the same random draws."""
-    length, in_size = bank.length, bank.in_size
-    hadamard = scipy.linalg.hadamard(length).astype(np.float64)
-    blocks = []
-    for out_size in bank.out_sizes:
-        signs, permutation, gains = (t.double().numpy() for t in draw_fastfood_row(in_size, length, generator))
-        permutation_matrix = np.zeros((length, length))
-        permutation_matrix[np.arange(length), permutation.astype(int)] = 1.0
-        padded_signs = np.zeros((length, in_size))
-        padded_signs[np.arange(in_size), np.arange(in_size)] = signs
-        scale = 1.0 / np.sqrt(out_size * np.square(gains).sum())
-        full = scale * hadamard @ np.diag(gains) @ permutation_matrix @ hadamard @ padded_signs
-        blocks.append(full[:out_size])
-    return np.concatenate(blocks)
+def explicit_fastfood(maps: FastfoodMaps, generator: torch.Generator) -> np.ndarray:
+    """The textbook S H G Pi H B of every row of FastfoodMaps, from dense matrices and the same random draws,
+    stacked in row order."""
+    in_size = maps.in_size
+    blocks = {}
+    for group, rows in zip(maps.length_groups, maps.groups, strict=True):
+        length = group.length
+        hadamard = scipy.linalg.hadamard(length).astype(np.float64)
+        for slot, row in enumerate(rows):
+            segments = group.segments
+            out_size = sum(size for at, size in zip(segments.rows, segments.sizes, strict=True) if at == slot)
+            signs, permutation, gains = (t.double().numpy() for t in draw_fastfood_row(in_size, length, generator))
+            permutation_matrix = np.zeros((length, length))
+            permutation_matrix[np.arange(length), permutation.astype(int)] = 1.0
+            padded_signs = np.zeros((length, in_size))
+            padded_signs[np.arange(in_size), np.arange(in_size)] = signs
+            scale = 1.0 / np.sqrt(out_size * np.square(gains).sum())
+            full = scale * hadamard @ np.diag(gains) @ permutation_matrix @ hadamard @ padded_signs
+            blocks[row] = full[:out_size]
+    return np.concatenate([blocks[row] for row in sorted(blocks)])

@@ -91,3 +91,9 @@ def test_a_damaged_manifest_stops_the_report_with_the_fix(tmp_path, toy_study):
 def test_an_unknown_stage(tmp_path):
     line = fails_in_one_line(["python", "pipelines/study.py", *study_arguments(tmp_path, "toy", "survey")])
     assert line == "study toy survey: study.stage must be baseline or sweep, got 'survey'"
+
+
+def test_a_group_size_that_is_not_a_positive_integer(tmp_path):
+    line = fails_in_one_line(["python", "pipelines/study.py", *study_arguments(tmp_path, "toy", "baseline",
+                                                                                  "study.together=0")])  # fmt: skip
+    assert line == "study toy baseline: study.together must be a positive integer (1: one run at a time), got 0"

@@ -51,6 +51,14 @@ def test_what_determines_a_result_changes_the_identity(overrides):
     assert key(*overrides) != key()
 
 
+def test_a_run_has_one_key_alone_or_grouped_and_its_group_job_is_part_of_its_code():
+    cfg = compose(BASE)
+    assert key("together=[{d:100,seed:3}]") == key()
+    modules = module_closure([cfg.task.group_job], identity.PACKAGE_DIR)
+    assert {"intrinsic_dim.tasks.vectorized_classifier", "intrinsic_dim.vectorized"} <= set(modules)
+    assert key("task.group_job=intrinsic_dim.tasks.supervised.fit_classifier") != key()
+
+
 def test_identity_is_resolved_and_has_no_locations():
     _, settings, _ = run_key(compose(BASE))
     assert settings["task"]["trainer"]["max_epochs"] == 5 and settings["task"]["optimizer"]["lr"] == 0.03
@@ -79,7 +87,7 @@ def test_code_changes_change_the_fingerprint_comments_do_not(tmp_path):
     fastfood = package / "projections" / "fastfood.py"
     fastfood.write_text(fastfood.read_text().replace('"""Fastfood projection', '"""A Fastfood projection') + "# x\n")
     assert fingerprint() == original  # docstrings and comments do not run
-    fastfood.write_text(fastfood.read_text().replace("out_size * row_gains", "2 * out_size * row_gains"))
+    fastfood.write_text(fastfood.read_text().replace("out_sizes[row] * row_gains", "2 * out_sizes[row] * row_gains"))
     assert fingerprint() != original
     shutil.copytree(identity.PACKAGE_DIR, package, dirs_exist_ok=True)
     kernel = package / "csrc" / "kernels.cpp"

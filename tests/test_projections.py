@@ -41,16 +41,7 @@ def test_fastfood_equals_textbook_matrix(kind, implementation):
     """The one-long-transform evaluation equals S H G Pi H B built densely from the same seed's draws."""
     projection = make_projection(kind, SIZES, d=150, seed=3)
     matrix = materialize(projection).numpy()
-    generator = torch.Generator().manual_seed(3)
-    if kind == "fastfood":
-        expected = explicit_fastfood(projection.bank, generator)
-    else:
-        blocks = [None] * len(SIZES)
-        for bank, members in zip(projection.banks, projection.groups, strict=True):
-            rows = np.split(explicit_fastfood(bank, generator), np.cumsum(bank.out_sizes)[:-1])
-            for index, block in zip(members, rows, strict=True):
-                blocks[index] = block
-        expected = np.concatenate(blocks)
+    expected = explicit_fastfood(projection.maps, torch.Generator().manual_seed(3))
     np.testing.assert_allclose(matrix, expected, rtol=1e-6, atol=1e-7)
 
 
@@ -66,7 +57,9 @@ def test_sparse_structure():
     assert torch.allclose(dense.abs().sum(0), per_column.float().sqrt(), rtol=1e-5)
     assert torch.allclose(dense.square().sum(0), torch.ones(d), rtol=1e-5)
     assert abs((dense > 0).sum().item() - (dense < 0).sum().item()) < 4 * math.sqrt(projection.nnz)
-    assert projection.signed_cols.dtype == torch.int16 and projection.signed_cols.numel() == projection.nnz
+    layout = projection.layout  # both layouts hold every non-zero once; row chunks pad rarely
+    assert layout.entries.dtype == torch.int16 and (layout.entries != 0).sum().item() == projection.nnz
+    assert layout.entries.numel() < 1.05 * projection.nnz and layout.signed_rows.numel() == projection.nnz
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -77,6 +70,26 @@ def test_backward_is_the_transpose(kind, implementation):
     upstream = torch.randn(sum(SIZES), dtype=torch.float64)
     (projection(theta) @ upstream).backward()
     assert torch.allclose(theta.grad, matrix.t() @ upstream, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_pieces_are_the_shifted_vector_split_with_the_same_gradients(kind, implementation):
+    """theta_0 + P theta, whole or per tensor, with a tensor the loss does not use (its gradient is zero)."""
+    projection = make_projection(kind, SIZES, d=64, seed=1).double()
+    trainable = list(projection.parameters())  # SAID's scales
+    theta = torch.randn(projection.trainable_size, dtype=torch.float64, requires_grad=True)
+    theta_0 = torch.randn(sum(SIZES), dtype=torch.float64)
+    upstream = list(torch.randn(sum(SIZES), dtype=torch.float64).split(SIZES))
+    upstream[1] = torch.zeros(SIZES[1], dtype=torch.float64)
+    flat = projection.shifted(theta_0, theta)
+    assert torch.allclose(flat, theta_0 + projection(theta), rtol=1e-12, atol=1e-12)
+    expected = torch.autograd.grad(flat @ torch.cat(upstream), [theta, *trainable])
+    pieces = projection.pieces(theta_0, theta)
+    assert [piece.numel() for piece in pieces] == SIZES
+    assert torch.allclose(torch.cat(pieces), flat, rtol=1e-12, atol=1e-12)
+    loss = sum(piece @ grad for i, (piece, grad) in enumerate(zip(pieces, upstream, strict=True)) if i != 1)
+    for got, want in zip(torch.autograd.grad(loss, [theta, *trainable]), expected, strict=True):
+        assert torch.allclose(got, want, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -114,7 +127,7 @@ def test_said_budget_includes_scales():
     assert projection.trainable_size + projection.scales.numel() == 100
     assert torch.equal(projection.scales.detach(), torch.ones(len(SIZES)))
     # 1500, 1000 pad to different lengths than 500/37/63 (512, 128, 128); each group is one batched bank
-    assert sorted(map(sorted, projection.groups)) == [[0], [1], [2], [3, 4]]
+    assert sorted(map(sorted, projection.maps.groups)) == [[0], [1], [2], [3, 4]]
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,9 @@ import torch
 from lightning.pytorch.loggers import Logger
 
 from helpers import in_process_study, job_in_process, study_arguments, succeeds
+from intrinsic_dim.config import compose
 from intrinsic_dim.errors import BadInput
+from intrinsic_dim.run import groupable
 from intrinsic_dim.study import manifest
 from intrinsic_dim.study.coordinator import Pending, RunSpec, pack
 from intrinsic_dim.tasks.vectorized_classifier import OwnMetrics
@@ -46,16 +48,47 @@ def run_folder(result: dict) -> str:
     return f"{result['kind']}-d{result['d']}-s{result['seed']}-{result['key'][:10]}"
 
 
-def test_a_malformed_together_entry_is_refused_in_one_line(prepared_subset, tmp_path):
-    with pytest.raises(BadInput, match=r"together entries are \{d: <integer>, seed: <integer>\}"):
-        job_in_process(mnist_overrides(prepared_subset, tmp_path, 0, 64, "together=[{d:64}]"), tmp_path / "logs")
+@pytest.mark.parametrize(
+    ("together", "message"),
+    [
+        ("together=64", r"together is a list of \{d: <integer>, seed: <integer>\}"),
+        ("together=[{d:64}]", r"together entries are \{d: <integer>, seed: <integer>\}"),
+        ("together=[{d:'64',seed:1}]", r"together entries are \{d: <integer>, seed: <integer>\}"),
+        ("together=[{d:64,seed:0}]", "together lists d=64 seed=0 twice .this run's own"),
+        ("together=[{d:32,seed:1},{d:32,seed:1}]", "together lists d=32 seed=1 twice"),
+    ],
+)
+def test_a_malformed_or_repeated_together_entry_is_refused_in_one_line(prepared_subset, tmp_path, together, message):
+    with pytest.raises(BadInput, match=message):
+        job_in_process(mnist_overrides(prepared_subset, tmp_path, 0, 64, together), tmp_path / "logs")
+
+
+def test_a_group_that_fails_is_trained_one_by_one(prepared_subset, tmp_path):
+    """Whatever breaks the vectorized model (memory, a bug in the group job) costs time, not results."""
+    crashing = "task.group_job=helpers.crashing_group_job"
+    group = job_in_process(mnist_overrides(prepared_subset, tmp_path, 0, 64, crashing, "together=[{d:64,seed:1}]"),
+                           tmp_path / "logs")  # fmt: skip
+    alone = job_in_process(mnist_overrides(prepared_subset, tmp_path / "alone", 1, 64, crashing), tmp_path / "logs")
+    assert [result["seed"] for result in group] == [0, 1]
+    assert all(result["provenance"]["trained_with"] == [] for result in group)
+    assert group[1]["metrics"] == alone[0]["metrics"] and group[1]["key"] == alone[0]["key"]
+
+
+def test_augmented_or_multi_device_runs_are_not_trained_together(prepared_subset, tmp_path):
+    with pytest.raises(BadInput, match="task.data.augment=true cannot be trained together; set study.together=1"):
+        job_in_process(mnist_overrides(prepared_subset, tmp_path, 0, 64, "task.data.augment=true",
+                                       "together=[{d:64,seed:1}]"), tmp_path / "logs")  # fmt: skip
+    assert groupable(compose(["task=mnist_fc", "subspace=fastfood", "subspace.d=64"]))
+    assert not groupable(compose(["task=mnist_fc", "subspace=fastfood", "subspace.d=64", "trainer=ddp_sim"]))
+    assert not groupable(compose(["task=mnist_fc"]))  # full space
+    assert not groupable(compose(["task=cifar10_resnet", "subspace=fastfood", "subspace.d=64"]))  # BatchNorm
 
 
 def pending(task: str, kind: str, d: int | None, seed: int, groupable: bool = True) -> Pending:
     return Pending(RunSpec(task, kind, d, seed, (f"task={task}",)), Path(), Path(), groupable)
 
 
-def test_packing_groups_runs_of_one_task_and_kind_and_keeps_every_job_busy():
+def test_packing_groups_runs_of_one_task_and_kind_and_gives_every_parallel_job_work():
     runs = [pending("a", "fastfood", d, seed) for d in (300, 100) for seed in (0, 1, 2)]
     runs += [pending("a", "sparse", 100, 0), pending("b", "fastfood", 100, 0), pending("a", "none", None, 0, False)]
     one_job = pack(runs, most=4, jobs=1)
@@ -66,7 +99,9 @@ def test_packing_groups_runs_of_one_task_and_kind_and_keeps_every_job_busy():
         [("a", "sparse", 100, 0)],
         [("b", "fastfood", 100, 0)],
     ]
-    assert [len(group) for group in pack(runs, most=4, jobs=2)] == [1, 3, 3, 1, 1]  # both processes get work
+    assert [len(group) for group in pack(runs, most=4, jobs=2)] == [1, 4, 2, 1, 1]  # enough jobs for both cores
+    last_round = [pending("a", "fastfood", 150, seed) for seed in (0, 1, 2)]  # one group would leave a core idle
+    assert [len(group) for group in pack(last_round, most=4, jobs=2)] == [2, 1]
     assert all(len(group) == 1 for group in pack(runs, most=1, jobs=1))  # study.together=1: one by one
     assert sorted(id(r) for group in pack(runs, most=3, jobs=2) for r in group) == sorted(id(r) for r in runs)
 

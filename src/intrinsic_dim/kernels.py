@@ -12,7 +12,9 @@ import functools
 import hashlib
 import logging
 import math
+from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -107,46 +109,131 @@ def hadamard(x: torch.Tensor) -> torch.Tensor:
     return hadamard_matmul(x)
 
 
-def fastfood_forward(short_rows: torch.Tensor, index: torch.Tensor, gains: torch.Tensor) -> torch.Tensor:
-    """Rows of H_L (short_rows[r, index[r, i]] * gains[r, i])_i: (rows, b) -> (rows, L)."""
+class Segments(NamedTuple):
+    """Parts of a bank's long rows: segment k is elements [starts[k], starts[k] + sizes[k]) of row rows[k],
+    which the forward writes to a flat vector at offsets[k] and the backward reads from the k-th grad."""
+
+    rows: list[int]
+    starts: list[int]
+    sizes: list[int]
+    offsets: list[int]
+
+
+def fastfood_forward(
+    out: torch.Tensor,
+    base: torch.Tensor | None,
+    short_rows: torch.Tensor,
+    index: torch.Tensor,
+    gains: torch.Tensor,
+    scales: torch.Tensor | None,
+    segments: Segments,
+) -> None:
+    """out[segment] = base[segment] + scales[r] * (row r of H_L (short_rows[r, index[r, i]] * gains[r, i])_i)."""
     if _use_compiled(gains):
-        return torch.ops.intrinsic_dim.fastfood_forward(short_rows, index, gains)
-    return hadamard_(short_rows.gather(1, index.long()) * gains)
+        torch.ops.intrinsic_dim.fastfood_forward(out, base, short_rows, index, gains, scales, *segments)
+        return
+    long_rows = hadamard_(short_rows.gather(1, index.long()) * gains)
+    if scales is not None:
+        long_rows *= scales.unsqueeze(1)
+    for row, start, size, offset in zip(*segments, strict=True):
+        piece = long_rows[row, start : start + size]
+        out[offset : offset + size] = piece if base is None else base[offset : offset + size] + piece
 
 
 def fastfood_backward(
-    grad: torch.Tensor, out_sizes: list[int], index: torch.Tensor, gains: torch.Tensor, width: int
+    grads: Sequence[torch.Tensor | None], segments: Segments, index: torch.Tensor, gains: torch.Tensor, width: int
 ) -> torch.Tensor:
-    """Transpose of fastfood_forward, fed the first out_sizes[r] entries of each row, concatenated in grad."""
+    """Transpose of fastfood_forward without its scales, fed grads[k] at segment k (None: zeros): (rows, b)."""
     if _use_compiled(gains):
-        return torch.ops.intrinsic_dim.fastfood_backward(grad, out_sizes, index, gains, width)
-    long_rows = grad.new_zeros(gains.shape)
-    for row, piece in zip(long_rows, grad.split(out_sizes), strict=True):
-        row[: piece.numel()] = piece
-    return grad.new_zeros(gains.shape[0], width).scatter_add_(1, index.long(), hadamard_(long_rows) * gains)
+        return torch.ops.intrinsic_dim.fastfood_backward(list(grads), *segments[:3], index, gains, width)
+    long_rows = gains.new_zeros(gains.shape)
+    for grad, row, start, size in zip(grads, *segments[:3], strict=True):
+        if grad is not None:
+            long_rows[row, start : start + size] = grad.reshape(-1)
+    return gains.new_zeros(gains.shape[0], width).scatter_add_(1, index.long(), hadamard_(long_rows) * gains)
 
 
-def _sparse_entries(row_starts: torch.Tensor, signed_cols: torch.Tensor):
-    """Row, column and sign of every non-zero of a compressed-rows sparse matrix."""
-    rows = torch.repeat_interleave(torch.arange(row_starts.numel() - 1, device=row_starts.device), row_starts.diff())
-    return rows, signed_cols.abs().long() - 1, signed_cols.sign()
+_CHUNK_ROWS = 8  # rows that advance together in the row-chunk layout (the kernel's lanes)
+_SORT_WINDOW = 8192  # rows are sorted by length within windows this long: writes stay local, padding rare
+
+
+class SparseLayout(NamedTuple):
+    """A sparse P (rows x columns) whose entries are sign * scales[column], in the two layouts its products read.
+
+    Row chunks, for P x: rows sorted by length within windows and taken 8 at a time; row_order[8c + l] is the
+    row in lane l of chunk c (-1: none), and entry k of that lane is entries[chunk_starts[c] + 8k + l], a
+    signed column sign * (column + 1), lanes zero-padded to the chunk's longest row. Compressed columns, for
+    P^T g: column j's entries are signed_rows[col_starts[j]:col_starts[j + 1]], sign * (row + 1).
+    Signed columns are int16 when columns < 2^15: two bytes per non-zero, as these memory-bound products
+    need.
+    """
+
+    rows: int
+    chunk_starts: torch.Tensor
+    entries: torch.Tensor
+    row_order: torch.Tensor
+    col_starts: torch.Tensor
+    signed_rows: torch.Tensor
+
+    @classmethod
+    def build(cls, rows: torch.Tensor, cols: torch.Tensor, signs: torch.Tensor, shape: tuple[int, int]):
+        """From the non-zeros' rows, columns and signs, sorted by column and, within a column, by row."""
+        n_rows, n_cols = shape
+        count = torch.bincount(cols, minlength=n_cols)
+        col_starts = torch.zeros(n_cols + 1, dtype=torch.int64)
+        col_starts[1:] = count.cumsum(0)
+        signed_rows = (signs * (rows + 1)).to(torch.int32)
+
+        by_row = torch.argsort(rows * n_cols + cols)
+        rows, signed_cols = rows[by_row], (signs * (cols + 1))[by_row]
+        lengths = torch.bincount(rows, minlength=n_rows)
+        window = torch.arange(n_rows) // _SORT_WINDOW
+        order = torch.argsort(window * (n_cols + 1) + lengths.max() - lengths, stable=True)
+        slots = -(-n_rows // _CHUNK_ROWS) * _CHUNK_ROWS
+        row_order = torch.full((slots,), -1, dtype=torch.int64)
+        row_order[:n_rows] = order
+        widths = torch.where(row_order >= 0, lengths[row_order.clamp(min=0)], 0).view(-1, _CHUNK_ROWS).amax(1)
+        chunk_starts = torch.zeros(widths.numel() + 1, dtype=torch.int64)
+        chunk_starts[1:] = (widths * _CHUNK_ROWS).cumsum(0)
+        slot_of_row = torch.empty(n_rows, dtype=torch.int64)
+        slot_of_row[order] = torch.arange(n_rows)
+        row_begins = torch.zeros(n_rows + 1, dtype=torch.int64)
+        row_begins[1:] = lengths.cumsum(0)
+        within_row = torch.arange(rows.numel()) - row_begins[rows]
+        slot = slot_of_row[rows]
+        position = chunk_starts[slot // _CHUNK_ROWS] + within_row * _CHUNK_ROWS + slot % _CHUNK_ROWS
+        col_dtype = torch.int16 if n_cols < 2**15 else torch.int32
+        entries = torch.zeros(int(chunk_starts[-1]), dtype=col_dtype)
+        entries[position] = signed_cols.to(col_dtype)
+
+        def index(t):  # int32 where it fits: half the memory for the chunk and column offsets
+            return t.to(torch.int32) if t[-1] < 2**31 else t
+
+        return cls(n_rows, index(chunk_starts), entries, row_order.to(torch.int32), index(col_starts), signed_rows)
+
+    def coordinates(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Row, column and sign of every non-zero, by column."""
+        cols = torch.arange(self.col_starts.numel() - 1, device=self.col_starts.device)
+        cols = torch.repeat_interleave(cols, self.col_starts.diff())
+        return self.signed_rows.abs().long() - 1, cols, self.signed_rows.sign()
 
 
 def sparse_matvec(
-    row_starts: torch.Tensor, signed_cols: torch.Tensor, scales: torch.Tensor, x: torch.Tensor
+    layout: SparseLayout, scales: torch.Tensor, x: torch.Tensor, base: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """P x, where row r of P holds sign(s) * scales[|s| - 1] at column |s| - 1 for s in its signed_cols."""
+    """base + P x, for P (rows x columns) given by its two layouts (see SparseLayout)."""
     if _use_compiled(x):
-        return torch.ops.intrinsic_dim.sparse_matvec(row_starts, signed_cols, scales, x)
-    rows, cols, signs = _sparse_entries(row_starts, signed_cols)
-    return x.new_zeros(row_starts.numel() - 1).index_add_(0, rows, signs.to(x.dtype) * (x * scales)[cols])
+        return torch.ops.intrinsic_dim.sparse_matvec(
+            layout.chunk_starts, layout.entries, layout.row_order, scales, x, base, layout.rows
+        )
+    rows, cols, signs = layout.coordinates()
+    out = x.new_zeros(layout.rows) if base is None else base.clone()
+    return out.index_add_(0, rows, signs.to(x.dtype) * (x * scales)[cols])
 
 
-def sparse_matvec_transposed(
-    row_starts: torch.Tensor, signed_cols: torch.Tensor, scales: torch.Tensor, g: torch.Tensor
-) -> torch.Tensor:
-    """P^T g for the same compressed-rows P, without building P^T."""
+def sparse_matvec_transposed(layout: SparseLayout, scales: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """P^T g for the same P."""
     if _use_compiled(g):
-        return torch.ops.intrinsic_dim.sparse_matvec_transposed(row_starts, signed_cols, scales, g)
-    rows, cols, signs = _sparse_entries(row_starts, signed_cols)
+        return torch.ops.intrinsic_dim.sparse_matvec_transposed(layout.col_starts, layout.signed_rows, scales, g)
+    rows, cols, signs = layout.coordinates()
     return g.new_zeros(scales.numel()).index_add_(0, cols, signs.to(g.dtype) * g[rows]) * scales

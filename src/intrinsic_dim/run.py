@@ -98,12 +98,12 @@ class Planned:
         cfg, kind = self.cfg, self.cfg.subspace.kind
         return f"{cfg.task.name}/{kind}" + (f"/d{cfg.subspace.d}" if kind != "none" else "") + f"/s{cfg.seed}"
 
-    def open_wandb(self, attempt: Path, **settings):
+    def open_wandb(self, attempt: Path, **wandb_settings):
         cfg = self.cfg
         return tracking.wandb_run(
             cfg.logger, attempt, cfg.quiet, name=self.name(), group=cfg.task.family,
             job_type=store.stage_of(cfg.subspace.kind),
-            config={"identity": self.settings, "code": self.code, "key": self.key}, **settings,
+            config={"identity": self.settings, "code": self.code, "key": self.key}, **wandb_settings,
         )  # fmt: skip
 
     def save(self, output: job.JobOutput, seconds: float, attempt: Path, trained_with: list[str]) -> dict:
@@ -179,11 +179,23 @@ def run(cfg: DictConfig) -> dict:
 
 
 def members(cfg: DictConfig) -> list[DictConfig]:
-    """The runs `cfg` asks for: its own, then one per entry {d, seed} of `cfg.together` (its task and kind)."""
+    """The runs `cfg` asks for: its own, then one per entry {d, seed} of `cfg.together`, the other runs of its
+    task and kind to train with it."""
+    if not OmegaConf.is_list(cfg.together):
+        raise BadInput(f"together is a list of {{d: <integer>, seed: <integer>}}, got {cfg.together!r}; fix `together`")
     pairs = [(cfg.subspace.d, cfg.seed)]
     for entry in cfg.together:
-        if not OmegaConf.is_dict(entry) or set(entry) != {"d", "seed"}:
+        if (
+            not OmegaConf.is_dict(entry)
+            or set(entry) != {"d", "seed"}
+            or not all(isinstance(entry[key], int) and not isinstance(entry[key], bool) for key in ("d", "seed"))
+        ):
             raise BadInput(f"together entries are {{d: <integer>, seed: <integer>}}, got {entry}; fix `together`")
+        if (entry.d, entry.seed) in pairs:
+            raise BadInput(
+                f"together lists d={entry.d} seed={entry.seed} twice (this run's own subspace.d and seed count "
+                "once already); list only the other runs"
+            )
         pairs.append((entry.d, entry.seed))
     runs = []
     for d, seed in pairs:
@@ -193,15 +205,54 @@ def members(cfg: DictConfig) -> list[DictConfig]:
     return runs
 
 
+def groupable(cfg: DictConfig) -> bool:
+    """Whether the run may be trained together with others of its task and kind: a subspace run of a task with
+    a group job, on one device (on several, each process would draw the batch order of one run for all)."""
+    trainer = cfg.task.get("trainer") or {}
+    one_device = trainer.get("devices", 1) == 1 and trainer.get("strategy", "auto") == "auto"
+    return cfg.subspace.kind != "none" and bool(cfg.task.get("group_job")) and one_device
+
+
+def one_by_one(planned: list[Planned]) -> list[dict]:
+    """`run` for each, all attempted even when one fails (its error is raised after the others are stored)."""
+    results, errors = [], []
+    for entry in planned:
+        try:
+            results.append(run(entry.cfg))
+        except Exception as error:  # noqa: BLE001 - raised below, once every run had its chance
+            errors.append(error)
+    if errors:
+        raise errors[0]
+    return results
+
+
 def run_together(cfg: DictConfig) -> list[dict]:
     """`run` for every run of `members(cfg)`; the unfinished ones are trained as one vectorized model
-    (`task.group_job`), each stored in its own folder as if trained alone."""
+    (`task.group_job`), each stored in its own folder as if trained alone. If training them together fails
+    for any reason but bad input (say, memory), each is trained alone instead."""
     planned = [Planned.of(member) for member in members(cfg)]
     results = [entry.stored() for entry in planned]
     todo = [index for index, result in enumerate(results) if result is None]
-    if len(todo) <= 1 or not cfg.task.get("group_job"):  # nothing to train together
+    if len(todo) <= 1 or not groupable(cfg):  # nothing to train together
         return [result or run(entry.cfg) for entry, result in zip(planned, results, strict=True)]
     group = [planned[index] for index in todo]
+    try:
+        outputs, seconds, attempt = train_group(cfg, group)
+    except BadInput:
+        raise
+    except Exception as error:
+        log.warning("training %d runs together failed (%s); training them one by one", len(group), error)
+        for index, result in zip(todo, one_by_one(group), strict=True):
+            results[index] = result
+        return results
+    keys = [entry.key for entry in group]
+    for index, entry, output in zip(todo, group, outputs, strict=True):
+        results[index] = entry.save(output, seconds, attempt, trained_with=[key for key in keys if key != entry.key])
+    return results
+
+
+def train_group(cfg: DictConfig, group: list[Planned]) -> tuple[list[job.JobOutput], float, Path]:
+    """The group's outputs (one per run), each run's share of the time, and the group's log folder."""
     attempt = start_attempt(group[0])
     with output_to(attempt / "output.log", enabled=cfg.quiet), contextlib.ExitStack() as stack:
         wandb_runs = [stack.enter_context(entry.open_wandb(attempt, reinit="create_new")) for entry in group]
@@ -213,10 +264,7 @@ def run_together(cfg: DictConfig) -> list[dict]:
         for wandb_run, output in zip(wandb_runs, outputs, strict=True):
             if wandb_run is not None:
                 wandb_run.summary.update(output.metrics)
-    keys = [entry.key for entry in group]
-    for index, entry, output in zip(todo, group, outputs, strict=True):
-        results[index] = entry.save(output, seconds, attempt, trained_with=[key for key in keys if key != entry.key])
-    return results
+    return outputs, seconds, attempt
 
 
 def requested(cfg: DictConfig) -> list[dict]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -73,10 +74,12 @@ class SubspaceModel(nn.Module):
         return {"kind": projection.kind, "d": projection.d, "seed": projection.seed, "D": projection.D}
 
     def _split(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
-        views = [piece.view(shape) for piece, shape in zip(flat.split(self._sizes), self._shapes, strict=True)]
-        return {
-            name: view for names, view in zip(self._names, views, strict=True) for name in names
-        }  # aliases share a view
+        return self._by_name(flat.split(self._sizes))
+
+    def _by_name(self, pieces: Sequence[torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The module's parameters by name from their flat pieces, in parameter order (aliases share a view)."""
+        views = [piece.view(shape) for piece, shape in zip(pieces, self._shapes, strict=True)]
+        return {name: view for names, view in zip(self._names, views, strict=True) for name in names}
 
     def _bind_base_views(self) -> None:
         """Point the module's reparametrized attributes at views of theta_0, so they cost no memory."""
@@ -97,10 +100,15 @@ class SubspaceModel(nn.Module):
         P theta_d grows with D (16% at D = 30M in fp16), worst for the small theta_d of early training.
         """
         with torch.autocast(self.theta_0.device.type, enabled=False):
-            return self.theta_0 + self.projection(self.theta_d)
+            return self.projection.shifted(self.theta_0, self.theta_d)
+
+    def parameter_pieces(self) -> tuple[torch.Tensor, ...]:
+        """theta_D as one flat piece per parameter tensor, in the precision of parameters_flat."""
+        with torch.autocast(self.theta_0.device.type, enabled=False):
+            return self.projection.pieces(self.theta_0, self.theta_d)
 
     def forward(self, *args, **kwargs):
-        return functional_call(self.module, self._split(self.parameters_flat()), args, kwargs)
+        return functional_call(self.module, self._by_name(self.parameter_pieces()), args, kwargs)
 
     def get_extra_state(self) -> dict:
         return {**self.spec, "theta_0_sha256": self.theta_0_digest}

@@ -57,11 +57,11 @@ class VectorizedRuns(nn.Module):
     def parameters_by_name(self) -> dict[str, torch.Tensor]:
         """Each parameter of the base network with a leading run axis: run r's theta_0 + P_r theta_d."""
         first = self.runs[0]
-        stacked = torch.stack([run.parameters_flat() for run in self.runs])  # (runs, D)
-        pieces = stacked.split(first._sizes, dim=1)
+        by_tensor = zip(*(run.parameter_pieces() for run in self.runs), strict=True)
+        stacked = [torch.stack(pieces) for pieces in by_tensor]  # (runs, size) per parameter tensor
         return {
             name: piece.view(len(self.runs), *shape)
-            for names, piece, shape in zip(first._names, pieces, first._shapes, strict=True)
+            for names, piece, shape in zip(first._names, stacked, first._shapes, strict=True)
             for name in names
         }
 

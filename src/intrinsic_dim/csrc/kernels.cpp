@@ -14,8 +14,8 @@
 // length L, and its transpose, with the gather (or the grad copy) and the fold fused into the transform's
 // own passes over memory.
 //
-// sparse_matvec / sparse_matvec_transposed: P x and P^T g for a very sparse projection stored once, in
-// compressed rows with two bytes per non-zero.
+// sparse_matvec / sparse_matvec_transposed: theta_0 + P x and P^T g for a very sparse projection stored in
+// two layouts, one per product, each read as long runs of independent gathers.
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
@@ -24,15 +24,21 @@
 #include <torch/library.h>
 
 #include <sys/mman.h>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
+#include <type_traits>
 #include <vector>
 
 namespace {
 
 constexpr int64_t kBlock = int64_t{1} << 16;  // elements transformed in L2 in phase 1 (256 KiB of float)
 constexpr int64_t kStrip = 256;               // columns per strip in phase 2
+constexpr int64_t kMinParallelBlock = int64_t{1} << 12;  // shorter blocks cost more in phase 2 than they save
 
 template <typename T>
 inline void radix2(T* a, T* b, int64_t n) {
@@ -56,6 +62,25 @@ inline void radix4(T* a, T* b, T* c, T* d, int64_t n) {
     d[j] = s1 - s3;
   }
 }
+
+#ifdef __AVX2__
+// One stage of butterflies between lanes `h` apart inside a vector: u + v in the lower lane, u - v in the
+// upper, where `partner` holds each lane's counterpart.
+inline __m256 lane_butterfly(__m256 x, __m256 partner, int upper_lanes) {
+  return _mm256_blend_ps(_mm256_add_ps(x, partner), _mm256_sub_ps(partner, x), upper_lanes);
+}
+
+// The 8-point transform of each group of 8 floats, in registers.
+inline void radix8_groups(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i);
+    v = lane_butterfly(v, _mm256_permute_ps(v, 0b10110001), 0b10101010);
+    v = lane_butterfly(v, _mm256_permute_ps(v, 0b01001110), 0b11001100);
+    v = lane_butterfly(v, _mm256_permute2f128_ps(v, v, 1), 0b11110000);
+    _mm256_storeu_ps(x + i, v);
+  }
+}
+#endif
 
 // The first three stages as 8-point transforms: too short to vectorize along the data.
 template <typename T>
@@ -105,11 +130,16 @@ void transform_block(T* x, int64_t n) {
 
 // Both phases over `batch` rows of `length`, with hooks that let Fastfood fuse its other steps into the
 // passes the transform makes anyway: load(x, row, start, count) fills a phase-1 block before it is
-// transformed; finish(x, row, c0, width, count, stride) is called once elements x[q * stride + c0 + j]
-// (q < count, j < width) of row x are final, while they are still in cache.
+// transformed; finish(y, row, c0, width, count, stride) is called once elements q * stride + c0 + j of the row
+// (q < count, j < width) are final, in y[q * width + j], while they are still in cache. Phase 2 works on a
+// copy of its strip: the strip's rows lie a block apart, a power of two, so in place they would all compete
+// for the same few cache sets, together with everything else the hooks read at that stride. The transform's
+// own finish writes the copy back; Fastfood's read it and write elsewhere.
 template <typename T, typename Load, typename Finish>
 void hadamard_rows(T* data, int64_t batch, int64_t length, const Load& load, const Finish& finish) {
-  const int64_t block = std::min(length, kBlock);
+  int64_t block = std::min(length, kBlock);
+  // Enough phase-1 blocks for every thread: one row of 2^16 would otherwise be transformed by one thread.
+  while (block > kMinParallelBlock && batch * (length / block) < at::get_num_threads()) block /= 2;
   const int64_t blocks_per_row = length / block;
   at::parallel_for(0, batch * blocks_per_row, 1, [&](int64_t begin, int64_t end) {
     for (int64_t k = begin; k < end; ++k) {
@@ -124,13 +154,25 @@ void hadamard_rows(T* data, int64_t batch, int64_t length, const Load& load, con
   const int64_t strip = std::min(kStrip, block);
   const int64_t strips_per_row = block / strip;
   at::parallel_for(0, batch * strips_per_row, 1, [&](int64_t begin, int64_t end) {
+    std::vector<T> copy(blocks_per_row * strip);
     for (int64_t k = begin; k < end; ++k) {
       const int64_t row = k / strips_per_row, c0 = (k % strips_per_row) * strip;
-      T* x = data + row * length;
-      column_stages(x + c0, blocks_per_row, block, strip);
-      finish(x, row, c0, strip, blocks_per_row, block);
+      const T* x = data + row * length + c0;
+      for (int64_t q = 0; q < blocks_per_row; ++q) std::copy_n(x + q * block, strip, copy.data() + q * strip);
+      column_stages(copy.data(), blocks_per_row, strip, strip);
+      finish(copy.data(), row, c0, strip, blocks_per_row, block);
     }
   });
+}
+
+// The plain transform's finish: final elements back into the rows of data, unless they are already there.
+template <typename T>
+auto store_into(T* data, int64_t length) {
+  return [=](const T* y, int64_t row, int64_t c0, int64_t width, int64_t count, int64_t stride) {
+    T* x = data + row * length + c0;
+    if (y == x) return;
+    for (int64_t q = 0; q < count; ++q) std::copy_n(y + q * width, width, x + q * stride);
+  };
 }
 
 // at::empty, with the 2 MiB-aligned part of the buffer advised to use transparent huge pages (Linux with
@@ -158,8 +200,8 @@ at::Tensor& hadamard_(at::Tensor& x) {
   if (x.numel() == 0) return x;
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "hadamard_", [&] {
     const auto no_load = [](scalar_t*, int64_t, int64_t, int64_t) {};
-    const auto no_finish = [](scalar_t*, int64_t, int64_t, int64_t, int64_t, int64_t) {};
-    hadamard_rows(x.data_ptr<scalar_t>(), x.numel() / x.size(-1), x.size(-1), no_load, no_finish);
+    scalar_t* data = x.data_ptr<scalar_t>();
+    hadamard_rows(data, x.numel() / x.size(-1), x.size(-1), no_load, store_into(data, x.size(-1)));
   });
   return x;
 }
@@ -175,8 +217,8 @@ at::Tensor hadamard(const at::Tensor& x) {
     const auto copy = [&](scalar_t* block, int64_t row, int64_t start, int64_t count) {
       std::copy(source + row * length + start, source + row * length + start + count, block);
     };
-    const auto no_finish = [](scalar_t*, int64_t, int64_t, int64_t, int64_t, int64_t) {};
-    hadamard_rows(out.data_ptr<scalar_t>(), x.numel() / length, length, copy, no_finish);
+    scalar_t* data = out.data_ptr<scalar_t>();
+    hadamard_rows(data, x.numel() / length, length, copy, store_into(data, length));
   });
   return out;
 }
@@ -188,159 +230,298 @@ void check_fastfood_args(const at::Tensor& index, const at::Tensor& gains, const
   check_power_of_two(index.size(1), op);
 }
 
-// Row r of the result: H_L of (short_rows[r, index[r, i]] * gains[r, i])_i; the gather is the load.
-at::Tensor fastfood_forward(const at::Tensor& short_rows, const at::Tensor& index, const at::Tensor& gains) {
-  check_fastfood_args(index, gains, "fastfood_forward");
-  TORCH_CHECK(short_rows.dim() == 2 && short_rows.size(0) == index.size(0) && short_rows.is_contiguous() &&
+// The parts of a bank's long rows that matter: segment k is elements [starts[k], starts[k] + sizes[k]) of
+// row rows[k]. Forward, it is written to out[offsets[k]...]; backward, it is read from grads[k].
+struct Segment {
+  int64_t start, size, index;
+};
+using RowSegments = std::vector<std::vector<Segment>>;  // per row, sorted by start
+
+RowSegments row_segments(int64_t rows, int64_t length, at::IntArrayRef seg_rows, at::IntArrayRef starts,
+                         at::IntArrayRef sizes, const char* op) {
+  TORCH_CHECK(seg_rows.size() == starts.size() && starts.size() == sizes.size(), op,
+              ": one row, start and size per segment");
+  RowSegments segments(rows);
+  for (size_t k = 0; k < seg_rows.size(); ++k) {
+    TORCH_CHECK(seg_rows[k] >= 0 && seg_rows[k] < rows && starts[k] >= 0 && sizes[k] >= 0 &&
+                    starts[k] + sizes[k] <= length,
+                op, ": segment ", k, " lies outside the rows");
+    segments[seg_rows[k]].push_back({starts[k], sizes[k], static_cast<int64_t>(k)});
+  }
+  for (auto& row : segments) {
+    std::sort(row.begin(), row.end(), [](const Segment& a, const Segment& b) { return a.start < b.start; });
+    for (size_t k = 1; k < row.size(); ++k)
+      TORCH_CHECK(row[k - 1].start + row[k - 1].size <= row[k].start, op, ": segments of a row overlap");
+  }
+  return segments;
+}
+
+// fn(segment, lo, hi) for the part [lo, hi) of each segment of the row that lies inside [begin, end).
+template <typename Fn>
+inline void for_each_overlap(const std::vector<Segment>& row, int64_t begin, int64_t end, const Fn& fn) {
+  auto it = std::upper_bound(row.begin(), row.end(), begin,
+                             [](int64_t value, const Segment& s) { return value < s.start + s.size; });
+  for (; it != row.end() && it->start < end; ++it) fn(*it, std::max(begin, it->start), std::min(end, it->start + it->size));
+}
+
+// Row r of H_L (short_rows[r, index[r, i]] * gains[r, i])_i, times scales[r], plus base, written segment by
+// segment into out while each part is still in cache after its last stage: the gather is phase 1's load,
+// the scaling, the addition of theta_0 and the split into parameter tensors are the transform's finish.
+void fastfood_forward(at::Tensor& out, const std::optional<at::Tensor>& base, const at::Tensor& short_rows,
+                      const at::Tensor& index, const at::Tensor& gains, const std::optional<at::Tensor>& scales,
+                      at::IntArrayRef seg_rows, at::IntArrayRef seg_starts, at::IntArrayRef seg_sizes,
+                      at::IntArrayRef seg_offsets) {
+  static constexpr char op[] = "fastfood_forward";
+  check_fastfood_args(index, gains, op);
+  const int64_t rows = index.size(0), length = index.size(1), width = short_rows.size(1);
+  TORCH_CHECK(short_rows.dim() == 2 && short_rows.size(0) == rows && short_rows.is_contiguous() &&
                   short_rows.scalar_type() == gains.scalar_type(),
-              "fastfood_forward: short_rows must be contiguous (rows, b) of the gains' dtype");
-  at::Tensor out = empty_huge(index.sizes(), gains.options());
-  const int64_t length = index.size(1), width = short_rows.size(1);
-  AT_DISPATCH_FLOATING_TYPES(gains.scalar_type(), "fastfood_forward", [&] {
+              op, ": short_rows must be contiguous (rows, b) of the gains' dtype");
+  TORCH_CHECK(out.dim() == 1 && out.is_contiguous() && out.scalar_type() == gains.scalar_type(), op,
+              ": out must be a contiguous vector of the gains' dtype");
+  TORCH_CHECK(!base || (base->sizes() == out.sizes() && base->is_contiguous() &&
+                        base->scalar_type() == out.scalar_type()),
+              op, ": base must be a contiguous vector like out");
+  TORCH_CHECK(!scales || (scales->dim() == 1 && scales->numel() == rows && scales->is_contiguous() &&
+                          scales->scalar_type() == gains.scalar_type()),
+              op, ": one scale per row");
+  TORCH_CHECK(seg_offsets.size() == seg_sizes.size(), op, ": one offset per segment");
+  for (size_t k = 0; k < seg_offsets.size(); ++k)
+    TORCH_CHECK(seg_offsets[k] >= 0 && seg_offsets[k] + seg_sizes[k] <= out.numel(), op, ": segment ", k,
+                " lies outside out");
+  const RowSegments segments = row_segments(rows, length, seg_rows, seg_starts, seg_sizes, op);
+  at::Tensor work = empty_huge(index.sizes(), gains.options());
+  AT_DISPATCH_FLOATING_TYPES(gains.scalar_type(), op, [&] {
     const scalar_t* source = short_rows.data_ptr<scalar_t>();
     const int32_t* idx = index.data_ptr<int32_t>();
     const scalar_t* g = gains.data_ptr<scalar_t>();
+    const scalar_t* added = base ? base->data_ptr<scalar_t>() : nullptr;
+    const scalar_t* row_scale = scales ? scales->data_ptr<scalar_t>() : nullptr;
+    scalar_t* result = out.data_ptr<scalar_t>();
     const auto gather = [&](scalar_t* x, int64_t row, int64_t start, int64_t count) {
       const scalar_t* row_source = source + row * width;
       const int64_t offset = row * length + start;
       for (int64_t i = 0; i < count; ++i) x[i] = row_source[idx[offset + i]] * g[offset + i];
     };
-    const auto no_finish = [](scalar_t*, int64_t, int64_t, int64_t, int64_t, int64_t) {};
-    hadamard_rows(out.data_ptr<scalar_t>(), index.size(0), length, gather, no_finish);
+    const auto write = [&](const scalar_t* y, int64_t row, int64_t c0, int64_t width, int64_t count,
+                           int64_t stride) {
+      const scalar_t scale = row_scale ? row_scale[row] : scalar_t(1);
+      for (int64_t q = 0; q < count; ++q)
+        for_each_overlap(segments[row], q * stride + c0, q * stride + c0 + width,
+                         [&](const Segment& s, int64_t lo, int64_t hi) {
+                           const int64_t at = seg_offsets[s.index] + lo - s.start;
+                           scalar_t* o = result + at;
+                           const scalar_t* values = y + q * width + lo - (q * stride + c0);
+                           if (added) {
+                             const scalar_t* b = added + at;
+                             for (int64_t i = 0; i < hi - lo; ++i) o[i] = b[i] + scale * values[i];
+                           } else {
+                             for (int64_t i = 0; i < hi - lo; ++i) o[i] = scale * values[i];
+                           }
+                         });
+    };
+    hadamard_rows(work.data_ptr<scalar_t>(), rows, length, gather, write);
   });
-  return out;
 }
 
-// The transpose of fastfood_forward: row r of the grad (its first out_sizes[r] entries, zero-padded) is
-// transformed, then folded: result[r, index[r, i]] += gains[r, i] * transformed[r, i]. The copy is the
-// load; the fold happens as parts become final, into one accumulator per thread.
-at::Tensor fastfood_backward(const at::Tensor& grad, at::IntArrayRef out_sizes, const at::Tensor& index,
+// The transpose of fastfood_forward without its scales: row r, zero except where its segments' grads go, is
+// transformed, then folded: result[r, index[r, i]] += gains[r, i] * transformed[r, i]. Filling the row is
+// the load; the fold happens as parts become final, into one accumulator per thread. A missing grad is zero.
+at::Tensor fastfood_backward(const c10::List<std::optional<at::Tensor>>& grads, at::IntArrayRef seg_rows,
+                             at::IntArrayRef seg_starts, at::IntArrayRef seg_sizes, const at::Tensor& index,
                              const at::Tensor& gains, int64_t width) {
-  check_fastfood_args(index, gains, "fastfood_backward");
+  static constexpr char op[] = "fastfood_backward";
+  check_fastfood_args(index, gains, op);
   const int64_t rows = index.size(0), length = index.size(1);
-  TORCH_CHECK(static_cast<int64_t>(out_sizes.size()) == rows, "fastfood_backward: one out_size per row");
-  std::vector<int64_t> offsets(rows + 1, 0);
-  for (int64_t r = 0; r < rows; ++r) {
-    TORCH_CHECK(out_sizes[r] <= length, "fastfood_backward: out_sizes must not exceed L");
-    offsets[r + 1] = offsets[r] + out_sizes[r];
+  const RowSegments segments = row_segments(rows, length, seg_rows, seg_starts, seg_sizes, op);
+  TORCH_CHECK(grads.size() == seg_sizes.size(), op, ": one grad per segment");
+  std::vector<at::Tensor> grad(grads.size());
+  for (size_t k = 0; k < grads.size(); ++k) {
+    const std::optional<at::Tensor> given = grads[k];
+    if (!given || !given->defined()) continue;
+    TORCH_CHECK(given->numel() == seg_sizes[k] && given->scalar_type() == gains.scalar_type(), op, ": grad ", k,
+                " must have its segment's size and the gains' dtype");
+    grad[k] = given->contiguous();
   }
-  TORCH_CHECK(grad.dim() == 1 && grad.is_contiguous() && grad.numel() == offsets[rows] &&
-                  grad.scalar_type() == gains.scalar_type(),
-              "fastfood_backward: grad must be a contiguous vector of sum(out_sizes) entries");
   at::Tensor work = empty_huge(index.sizes(), gains.options());
   at::Tensor partial = at::zeros({at::get_num_threads(), rows, width}, gains.options());
-  AT_DISPATCH_FLOATING_TYPES(gains.scalar_type(), "fastfood_backward", [&] {
-    const scalar_t* source = grad.data_ptr<scalar_t>();
+  AT_DISPATCH_FLOATING_TYPES(gains.scalar_type(), op, [&] {
     const int32_t* idx = index.data_ptr<int32_t>();
     const scalar_t* g = gains.data_ptr<scalar_t>();
     scalar_t* acc = partial.data_ptr<scalar_t>();
-    const auto copy = [&](scalar_t* x, int64_t row, int64_t start, int64_t count) {
-      const int64_t filled = std::clamp<int64_t>(out_sizes[row] - start, 0, count);
-      std::copy(source + offsets[row] + start, source + offsets[row] + start + filled, x);
-      std::fill(x + filled, x + count, scalar_t(0));
+    const auto fill = [&](scalar_t* x, int64_t row, int64_t start, int64_t count) {
+      std::fill(x, x + count, scalar_t(0));
+      for_each_overlap(segments[row], start, start + count, [&](const Segment& s, int64_t lo, int64_t hi) {
+        if (grad[s.index].defined())
+          std::copy_n(grad[s.index].data_ptr<scalar_t>() + lo - s.start, hi - lo, x + lo - start);
+      });
     };
-    const auto fold = [&](scalar_t* x, int64_t row, int64_t c0, int64_t strip, int64_t count, int64_t stride) {
-      scalar_t* out = acc + (at::get_thread_num() * rows + row) * width;
-      const int32_t* row_idx = idx + row * length;
-      const scalar_t* row_g = g + row * length;
-      for (int64_t q = 0; q < count; ++q)
-        for (int64_t i = q * stride + c0; i < q * stride + c0 + strip; ++i) out[row_idx[i]] += x[i] * row_g[i];
+    const auto fold = [&](const scalar_t* y, int64_t row, int64_t c0, int64_t strip, int64_t count,
+                          int64_t stride) {
+      scalar_t* folded = acc + (at::get_thread_num() * rows + row) * width;
+      for (int64_t q = 0; q < count; ++q) {
+        const int64_t first = row * length + q * stride + c0;
+        const int32_t* part_idx = idx + first;
+        const scalar_t* part_g = g + first;
+        const scalar_t* values = y + q * strip;
+        for (int64_t j = 0; j < strip; ++j) folded[part_idx[j]] += values[j] * part_g[j];
+      }
     };
-    hadamard_rows(work.data_ptr<scalar_t>(), rows, length, copy, fold);
+    hadamard_rows(work.data_ptr<scalar_t>(), rows, length, fill, fold);
   });
   return partial.sum(0);
 }
 
-// A sparse projection's P in compressed rows: entry k of row r is sign(s[k]) * scales[|s[k]| - 1] at column
-// |s[k]| - 1, where s = signed_cols (int16 when d < 2^15). Two bytes per non-zero instead of eight, which is
-// what these memory-bound products cost.
+// A sparse projection's P (D x d), stored twice, each layout made for one product.
+// An entry is a signed index s = sign * (index + 1): sign(s) * scales[column] is the value, 0 is padding.
 // Branch-free decoding: signs are random, so a branch would be mispredicted half the time.
-template <typename col_t>
-inline int64_t signed_col_sign(col_t s) {
-  return (static_cast<int64_t>(s) >> 63) | 1;
+// values[|s| - shift] times the sign of s.
+template <int32_t shift, typename int_t, typename scalar_t>
+inline scalar_t signed_entry(int_t s, const scalar_t* values) {
+  const int32_t sign = static_cast<int32_t>(s) >> 31 | 1;
+  return static_cast<scalar_t>(sign) * values[static_cast<int32_t>(s) * sign - shift];
 }
 
-template <typename col_t>
-inline int64_t signed_col_index(col_t s) {
-  return static_cast<int64_t>(s) * signed_col_sign(s) - 1;
+// P x in row chunks (SELL-8): rows are grouped 8 at a time, row_order[8c + l] being lane l of chunk c (-1: none),
+// and the chunk's entries are stored lane-interleaved, entry k of lane l at entries[chunk_starts[c] + 8k + l],
+// each lane padded to the chunk's longest row. Rows are sorted by length within windows before chunking,
+// so padding is rare, and 8 rows advance together: one loop exit per chunk instead of one mispredicted
+// exit per row of ~10 entries, and 8 independent gathers per step. Columns are int16 when d < 2^15.
+constexpr int64_t kLanes = 8;
+
+#ifdef __AVX2__
+// Lane-wise sign(s) * values[|s| - shift] of 8 signed int32 indices: the sign is the float's sign bit.
+template <int32_t shift>
+inline __m256 signed_gather(__m256i s, const float* values) {
+  const __m256i index = _mm256_sub_epi32(_mm256_abs_epi32(s), _mm256_set1_epi32(shift));
+  const __m256 gathered = _mm256_i32gather_ps(values, index, 4);
+  return _mm256_xor_ps(gathered, _mm256_castsi256_ps(_mm256_and_si256(s, _mm256_set1_epi32(INT32_MIN))));
+}
+
+inline __m256i load_lanes(const int16_t* p) {
+  return _mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+inline __m256i load_lanes(const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+#endif
+
+// The 8 lanes' sums of chunk c, into sum[0..8).
+template <typename index_t, typename col_t, typename scalar_t>
+inline void chunk_sums(const index_t* chunk_starts, const col_t* entries, const scalar_t* weighted, int64_t c,
+                       scalar_t* sum) {
+#ifdef __AVX2__
+  if constexpr (std::is_same_v<scalar_t, float>) {
+    __m256 acc = _mm256_setzero_ps();
+    for (index_t k = chunk_starts[c]; k < chunk_starts[c + 1]; k += kLanes)
+      acc = _mm256_add_ps(acc, signed_gather<0>(load_lanes(entries + k), weighted));
+    _mm256_storeu_ps(sum, acc);
+    return;
+  }
+#endif
+  std::fill(sum, sum + kLanes, scalar_t(0));
+  for (index_t k = chunk_starts[c]; k < chunk_starts[c + 1]; k += kLanes)
+    for (int64_t l = 0; l < kLanes; ++l) sum[l] += signed_entry<0>(entries[k + l], weighted);
 }
 
 template <typename index_t, typename col_t, typename scalar_t>
-void sparse_rows_times(const index_t* starts, const col_t* s, const scalar_t* weighted, scalar_t* out, int64_t rows) {
-  at::parallel_for(0, rows, 2048, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      scalar_t sum = 0;
-      for (index_t k = starts[r]; k < starts[r + 1]; ++k)
-        sum += static_cast<scalar_t>(signed_col_sign(s[k])) * weighted[signed_col_index(s[k])];
-      out[r] = sum;
+void sparse_chunks_times(const index_t* chunk_starts, const col_t* entries, const int32_t* row_order,
+                         const scalar_t* weighted, const scalar_t* base, scalar_t* out, int64_t chunks) {
+  at::parallel_for(0, chunks, 256, [&](int64_t begin, int64_t end) {
+    scalar_t sum[kLanes];
+    for (int64_t c = begin; c < end; ++c) {
+      chunk_sums(chunk_starts, entries, weighted, c, sum);
+      for (int64_t l = 0; l < kLanes; ++l) {
+        const int32_t row = row_order[c * kLanes + l];
+        if (row >= 0) out[row] = base ? base[row] + sum[l] : sum[l];
+      }
     }
   });
 }
 
-void check_sparse_args(const at::Tensor& row_starts, const at::Tensor& signed_cols, const at::Tensor& scales,
-                       const at::Tensor& v, const char* op) {
-  TORCH_CHECK(row_starts.dim() == 1 && row_starts.is_contiguous() && signed_cols.is_contiguous() &&
-                  scales.is_contiguous() && v.dim() == 1 && v.is_contiguous(),
-              op, ": arguments must be contiguous vectors");
-  TORCH_CHECK(scales.scalar_type() == v.scalar_type(), op, ": scales and vector must share a dtype");
+// Sum of sign(s) * g[|s| - 1] over one column's signed rows, 8 independent partial sums at a time.
+template <typename scalar_t>
+inline scalar_t column_sum(const int32_t* signed_rows, int64_t count, const scalar_t* g) {
+  int64_t k = 0;
+  scalar_t partial[kLanes] = {};
+#ifdef __AVX2__
+  if constexpr (std::is_same_v<scalar_t, float>) {
+    __m256 acc = _mm256_setzero_ps();
+    for (; k + kLanes <= count; k += kLanes) acc = _mm256_add_ps(acc, signed_gather<1>(load_lanes(signed_rows + k), g));
+    _mm256_storeu_ps(partial, acc);
+  }
+#endif
+  for (; k + kLanes <= count; k += kLanes)
+    for (int64_t l = 0; l < kLanes; ++l) partial[l] += signed_entry<1>(signed_rows[k + l], g);
+  scalar_t sum = 0;
+  for (int64_t l = 0; l < kLanes; ++l) sum += partial[l];
+  for (; k < count; ++k) sum += signed_entry<1>(signed_rows[k], g);
+  return sum;
 }
 
-// P x
-at::Tensor sparse_matvec(const at::Tensor& row_starts, const at::Tensor& signed_cols, const at::Tensor& scales,
-                         const at::Tensor& x) {
-  check_sparse_args(row_starts, signed_cols, scales, x, "sparse_matvec");
-  TORCH_CHECK(x.numel() == scales.numel(), "sparse_matvec: x must have one entry per column");
-  const at::Tensor weighted = x.mul(scales);
-  const int64_t rows = row_starts.numel() - 1;
+// P^T g in compressed columns: column j's entries are signed rows, sorted, at signed_rows[col_starts[j]...].
+// Each column is one long gather-and-sum from g, with nothing written but its own result.
+template <typename index_t, typename scalar_t>
+void sparse_columns_times(const index_t* col_starts, const int32_t* signed_rows, const scalar_t* g,
+                          const scalar_t* scales, scalar_t* out, int64_t cols) {
+  at::parallel_for(0, cols, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t j = begin; j < end; ++j)
+      out[j] = column_sum(signed_rows + col_starts[j], col_starts[j + 1] - col_starts[j], g) * scales[j];
+  });
+}
+
+void check_contiguous_vectors(std::initializer_list<const at::Tensor*> tensors, const char* op) {
+  for (const at::Tensor* t : tensors)
+    TORCH_CHECK(t->dim() == 1 && t->is_contiguous(), op, ": arguments must be contiguous vectors");
+}
+
+// base + P x (base is optional); out has one entry per row of P.
+at::Tensor sparse_matvec(const at::Tensor& chunk_starts, const at::Tensor& entries, const at::Tensor& row_order,
+                         const at::Tensor& scales, const at::Tensor& x, const std::optional<at::Tensor>& base,
+                         int64_t rows) {
+  static constexpr char op[] = "sparse_matvec";
+  check_contiguous_vectors({&chunk_starts, &entries, &row_order, &scales, &x}, op);
+  TORCH_CHECK(x.numel() == scales.numel() && scales.scalar_type() == x.scalar_type(), op,
+              ": x must have one entry per column, of the scales' dtype");
+  TORCH_CHECK(row_order.scalar_type() == at::kInt && row_order.numel() == (chunk_starts.numel() - 1) * kLanes, op,
+              ": row_order must hold int32 rows, 8 per chunk");
+  TORCH_CHECK(!base || (base->dim() == 1 && base->numel() == rows && base->is_contiguous() &&
+                        base->scalar_type() == x.scalar_type()),
+              op, ": base must be a contiguous vector with one entry per row");
+  at::Tensor weighted = at::zeros({x.numel() + 1}, x.options());  // weighted[0] = 0 is what padding reads
+  weighted.narrow(0, 1, x.numel()).copy_(x.mul(scales));
   at::Tensor out = at::empty({rows}, x.options());
-  AT_DISPATCH_INDEX_TYPES(row_starts.scalar_type(), "sparse_matvec", [&] {
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "sparse_matvec", [&] {
-      const index_t* starts = row_starts.data_ptr<index_t>();
-      const scalar_t* w = weighted.data_ptr<scalar_t>();
-      scalar_t* o = out.data_ptr<scalar_t>();
-      if (signed_cols.scalar_type() == at::kShort)
-        sparse_rows_times(starts, signed_cols.data_ptr<int16_t>(), w, o, rows);
+  AT_DISPATCH_INDEX_TYPES(chunk_starts.scalar_type(), op, [&] {
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), op, [&] {
+      const index_t* starts = chunk_starts.data_ptr<index_t>();
+      const scalar_t* b = base ? base->data_ptr<scalar_t>() : nullptr;
+      const auto run = [&](const auto* e) {
+        sparse_chunks_times(starts, e, row_order.data_ptr<int32_t>(), weighted.data_ptr<scalar_t>(), b,
+                            out.data_ptr<scalar_t>(), chunk_starts.numel() - 1);
+      };
+      if (entries.scalar_type() == at::kShort)
+        run(entries.data_ptr<int16_t>());
       else
-        sparse_rows_times(starts, signed_cols.data_ptr<int32_t>(), w, o, rows);
+        run(entries.data_ptr<int32_t>());
     });
   });
   return out;
 }
 
-template <typename index_t, typename col_t, typename scalar_t>
-void sparse_rows_scatter(const index_t* starts, const col_t* s, const scalar_t* g, scalar_t* partial, int64_t rows,
-                         int64_t width, int64_t chunks) {
-  const int64_t rows_per_chunk = (rows + chunks - 1) / chunks;
-  at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t chunk = begin; chunk < end; ++chunk) {
-      scalar_t* acc = partial + chunk * width;
-      const int64_t stop = std::min(rows, (chunk + 1) * rows_per_chunk);
-      for (int64_t r = chunk * rows_per_chunk; r < stop; ++r)
-        for (index_t k = starts[r]; k < starts[r + 1]; ++k)
-          acc[signed_col_index(s[k])] += static_cast<scalar_t>(signed_col_sign(s[k])) * g[r];
-    }
-  });
-}
-
-// P^T g: each thread scatters its rows into its own accumulator of length d, then they are summed.
-at::Tensor sparse_matvec_transposed(const at::Tensor& row_starts, const at::Tensor& signed_cols,
+// P^T g
+at::Tensor sparse_matvec_transposed(const at::Tensor& col_starts, const at::Tensor& signed_rows,
                                     const at::Tensor& scales, const at::Tensor& g) {
-  check_sparse_args(row_starts, signed_cols, scales, g, "sparse_matvec_transposed");
-  const int64_t rows = row_starts.numel() - 1, width = scales.numel();
-  TORCH_CHECK(g.numel() == rows, "sparse_matvec_transposed: g must have one entry per row");
-  const int64_t chunks = std::min<int64_t>(at::get_num_threads(), std::max<int64_t>(1, rows / 4096));
-  at::Tensor partial = at::zeros({chunks, width}, g.options());
-  AT_DISPATCH_INDEX_TYPES(row_starts.scalar_type(), "sparse_matvec_transposed", [&] {
-    AT_DISPATCH_FLOATING_TYPES(g.scalar_type(), "sparse_matvec_transposed", [&] {
-      const index_t* starts = row_starts.data_ptr<index_t>();
-      scalar_t* p = partial.data_ptr<scalar_t>();
-      if (signed_cols.scalar_type() == at::kShort)
-        sparse_rows_scatter(starts, signed_cols.data_ptr<int16_t>(), g.data_ptr<scalar_t>(), p, rows, width, chunks);
-      else
-        sparse_rows_scatter(starts, signed_cols.data_ptr<int32_t>(), g.data_ptr<scalar_t>(), p, rows, width, chunks);
+  static constexpr char op[] = "sparse_matvec_transposed";
+  check_contiguous_vectors({&col_starts, &signed_rows, &scales, &g}, op);
+  TORCH_CHECK(signed_rows.scalar_type() == at::kInt, op, ": signed_rows must be int32");
+  TORCH_CHECK(scales.scalar_type() == g.scalar_type() && col_starts.numel() == scales.numel() + 1, op,
+              ": one scale per column, of g's dtype");
+  at::Tensor out = at::empty({scales.numel()}, g.options());
+  AT_DISPATCH_INDEX_TYPES(col_starts.scalar_type(), op, [&] {
+    AT_DISPATCH_FLOATING_TYPES(g.scalar_type(), op, [&] {
+      sparse_columns_times(col_starts.data_ptr<index_t>(), signed_rows.data_ptr<int32_t>(), g.data_ptr<scalar_t>(),
+                           scales.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), scales.numel());
     });
   });
-  return partial.sum(0).mul(scales);
+  return out;
 }
 
 }  // namespace
@@ -348,10 +529,16 @@ at::Tensor sparse_matvec_transposed(const at::Tensor& row_starts, const at::Tens
 TORCH_LIBRARY(intrinsic_dim, m) {
   m.def("hadamard_(Tensor(a!) x) -> Tensor(a!)");
   m.def("hadamard(Tensor x) -> Tensor");
-  m.def("fastfood_forward(Tensor short_rows, Tensor index, Tensor gains) -> Tensor");
-  m.def("fastfood_backward(Tensor grad, int[] out_sizes, Tensor index, Tensor gains, int width) -> Tensor");
-  m.def("sparse_matvec(Tensor row_starts, Tensor signed_cols, Tensor scales, Tensor x) -> Tensor");
-  m.def("sparse_matvec_transposed(Tensor row_starts, Tensor signed_cols, Tensor scales, Tensor g) -> Tensor");
+  m.def(
+      "fastfood_forward(Tensor(a!) out, Tensor? base, Tensor short_rows, Tensor index, Tensor gains, Tensor? scales, "
+      "int[] seg_rows, int[] seg_starts, int[] seg_sizes, int[] seg_offsets) -> ()");
+  m.def(
+      "fastfood_backward(Tensor?[] grads, int[] seg_rows, int[] seg_starts, int[] seg_sizes, Tensor index, "
+      "Tensor gains, int width) -> Tensor");
+  m.def(
+      "sparse_matvec(Tensor chunk_starts, Tensor entries, Tensor row_order, Tensor scales, Tensor x, Tensor? base, "
+      "int rows) -> Tensor");
+  m.def("sparse_matvec_transposed(Tensor col_starts, Tensor signed_rows, Tensor scales, Tensor g) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(intrinsic_dim, CPU, m) {

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from intrinsic_dim.errors import BadInput
 from intrinsic_dim.projections.base import Projection
 from intrinsic_dim.projections.dense import DenseProjection
-from intrinsic_dim.projections.fastfood import FastfoodBank, FastfoodProjection
+from intrinsic_dim.projections.fastfood import FastfoodMaps, FastfoodProjection
 from intrinsic_dim.projections.said import SAIDProjection
 from intrinsic_dim.projections.sparse import SparseProjection
 
@@ -22,4 +22,4 @@ def make_projection(kind: str, sizes: Sequence[int], d: int, seed: int) -> Proje
     return PROJECTIONS[kind](sizes, d, seed)
 
 
-__all__ = ["PROJECTIONS", "FastfoodBank", "Projection", "make_projection"]
+__all__ = ["PROJECTIONS", "FastfoodMaps", "Projection", "make_projection"]

@@ -46,6 +46,18 @@ class Projection(nn.Module):
         """Length of theta_d; kinds with extra trainable scalars (SAID) spend part of d on them."""
         return self.d
 
+    def shifted(self, theta_0: torch.Tensor, theta_d: torch.Tensor) -> torch.Tensor:
+        """theta_0 + P theta_d, (D,); kinds that can fuse the addition into the product override it."""
+        return theta_0 + self(theta_d)
+
+    def pieces(self, theta_0: torch.Tensor, theta_d: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """theta_0 + P theta_d split into the parameter tensors (flat), the form a forward pass consumes.
+
+        Kinds whose backward can read each tensor's gradient where it lies override it, saving the
+        concatenation of D gradient entries that the backward of a split makes.
+        """
+        return self.shifted(theta_0, theta_d).split(self.sizes)
+
     def generator(self) -> torch.Generator:
         return torch.Generator(device="cpu").manual_seed(self.seed)
 

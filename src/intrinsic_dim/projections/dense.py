@@ -29,3 +29,6 @@ class DenseProjection(Projection):
 
     def forward(self, theta_d: torch.Tensor) -> torch.Tensor:
         return self.matrix @ theta_d
+
+    def shifted(self, theta_0: torch.Tensor, theta_d: torch.Tensor) -> torch.Tensor:
+        return torch.addmv(theta_0, self.matrix, theta_d)

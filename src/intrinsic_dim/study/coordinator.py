@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from intrinsic_dim.errors import BadInput
 from intrinsic_dim.projections import PROJECTIONS
-from intrinsic_dim.run import check
+from intrinsic_dim.run import check, groupable
 from intrinsic_dim.study import manifest, store
 from intrinsic_dim.study.identity import run_key
 from intrinsic_dim.study.intrinsic import Threshold, reaches
@@ -66,24 +66,28 @@ class Pending:
     spec: RunSpec
     directory: Path
     log_file: Path
-    groupable: bool  # a subspace run of a task with a group_job
+    groupable: bool  # may be trained together with others of its task and kind (run.groupable)
 
 
 def pack(pending: list[Pending], most: int, jobs: int) -> list[list[Pending]]:
-    """Runs of one task and kind in groups of at most `most`, similar d together, and at least `jobs` groups
-    per (task, kind) where there are that many runs, so that parallel jobs all have work."""
-    groups: list[list[Pending]] = []
+    """Runs of one task and kind in groups of at most `most`, similar d together; where that leaves fewer jobs
+    than run in parallel, the largest groups are halved until every parallel job has work."""
+    singles: list[list[Pending]] = []
     buckets: dict[tuple[str, str], list[Pending]] = {}
     for run in pending:
         if run.groupable and most > 1:
             buckets.setdefault((run.spec.task, run.spec.kind), []).append(run)
         else:
-            groups.append([run])
+            singles.append([run])
+    groups: list[list[Pending]] = []
     for bucket in buckets.values():
         bucket.sort(key=lambda run: (run.spec.d, run.spec.seed))
-        size = min(most, -(-len(bucket) // jobs))
-        groups += [bucket[start : start + size] for start in range(0, len(bucket), size)]
-    return groups
+        groups += [bucket[start : start + most] for start in range(0, len(bucket), most)]
+    while len(singles) + len(groups) < jobs and any(len(group) > 1 for group in groups):
+        largest = max(groups, key=len)
+        index, half = groups.index(largest), -(-len(largest) // 2)
+        groups[index : index + 1] = [largest[:half], largest[half:]]
+    return singles + groups
 
 
 @dataclass(eq=False)  # each search is its own key in a round's plan
@@ -163,6 +167,9 @@ class Study:
     def run(self) -> dict:
         if self.stage not in ("baseline", "sweep"):
             raise BadInput(f"study.stage must be baseline or sweep, got {self.stage!r}")
+        together = self.cfg.study.together
+        if not isinstance(together, int) or isinstance(together, bool) or together < 1:
+            raise BadInput(f"study.together must be a positive integer (1: one run at a time), got {together!r}")
         store.ensure_writable(self.results_dir)
         store.ensure_writable(Path(self.cfg.hydra.sweep.dir), "paths.log_dir")
         self.progress = Progress(f"{self.family} {self.stage}")
@@ -299,8 +306,7 @@ class Study:
                 self.progress.line(spec.line(stored, metrics[spec.task], reused=True), trained=False)
             else:
                 log_file = Path(cfg.hydra.sweep.dir) / cfg.hydra.sweep.subdir / key[:10] / "output.log"
-                groupable = spec.kind != "none" and bool(cfg.task.get("group_job"))
-                pending.append(Pending(spec, directory, log_file, groupable))
+                pending.append(Pending(spec, directory, log_file, groupable(cfg)))
         self.progress.plan(title, len(pending), expected_later)
         if not pending:
             return results
@@ -322,7 +328,7 @@ class Study:
                         except BadInput:
                             pass  # still being written
 
-        groups = pack(pending, int(self.cfg.study.together), self.jobs)
+        groups = pack(pending, self.cfg.study.together, self.jobs)
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         try:

@@ -132,6 +132,9 @@ def code_fingerprint(roots: tuple[str, ...], root: Path = PACKAGE_DIR) -> str:
 def run_key(cfg: DictConfig) -> tuple[str, dict, str]:
     """(key, identity, code fingerprint) of the run `cfg` describes: the key names its result folder."""
     settings = identity(cfg)
-    code = code_fingerprint(tuple(sorted({"intrinsic_dim.job", *targets(settings)})))
+    # the group job is left out of the settings (a run is the same alone or grouped), not out of the code:
+    # a change to it changes every run it may train
+    group_job = [cfg.task.group_job] if cfg.task.get("group_job") else []
+    code = code_fingerprint(tuple(sorted({"intrinsic_dim.job", *targets(settings), *group_job})))
     key = hashlib.sha256(json.dumps({"identity": settings, "code": code}, sort_keys=True).encode()).hexdigest()
     return key, settings, code

@@ -1,9 +1,10 @@
 """Classification runs of one task trained together (issue 11): one Lightning loop, one vmapped model.
 
 Each run keeps what makes it that run: its seed (so its theta_0, P and the order of its training batches,
-drawn from its own data module), its subspace and learning rate. Training steps all runs at once on their own
-batches; evaluation passes each shared batch through all runs. The group's loss is the sum of the runs'
-losses and the optimizer has one parameter group per run, so each run steps as it would alone.
+drawn by its own seeded loader over one shared copy of the examples), its subspace and learning rate.
+Training steps all runs at once on their own batches; evaluation passes each shared batch through all runs.
+The group's loss is the sum of the runs' losses and the optimizer has one parameter group per run, so each
+run steps as it would alone.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class VectorizedClassifier(Evaluating):
         self.examples += len(labels[0])
         return losses.sum()
 
-    def on_train_epoch_end(self) -> None:  # the mean over examples, as Lightning's on_epoch mean of train/loss
+    def on_train_epoch_end(self) -> None:  # the mean over the epoch's examples, as Classifier logs it
         self.log_dict({f"run{run}/train/loss": total / self.examples for run, total in enumerate(self.loss_sums)})
         self.loss_sums.zero_()
         self.examples = 0
@@ -76,7 +77,8 @@ class VectorizedClassifier(Evaluating):
 
 
 def build_run(cfg: DictConfig):
-    """A run's data module and its model, from the same random draws as the run alone (job.execute seeds it)."""
+    """A run's data module and its model, from the same random draws as the run alone (seeded as job.execute
+    seeds a run)."""
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data, model = data_and_model(cfg)
     if not isinstance(model, SubspaceModel):
@@ -94,6 +96,8 @@ def check_group(cfgs: list[DictConfig]) -> None:
 
     if any(shared(cfg) != shared(cfgs[0]) for cfg in cfgs[1:]):
         raise BadInput("runs trained together must share their task settings (all but seed, subspace and rate)")
+    if cfgs[0].task.data.get("augment"):  # crops and flips come from one generator, shared by the runs' loaders
+        raise BadInput("runs with task.data.augment=true cannot be trained together; set study.together=1")
 
 
 class OwnMetrics(Logger):
