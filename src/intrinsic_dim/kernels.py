@@ -155,6 +155,7 @@ def fastfood_backward(
 
 _CHUNK_ROWS = 8  # rows that advance together in the row-chunk layout (the kernel's lanes)
 _SORT_WINDOW = 8192  # rows are sorted by length within windows this long: writes stay local, padding rare
+_COLUMN_BLOCK_ROWS = 2**16  # rows per block of the compressed columns: 256 KiB of float32 gradient, in L2
 
 
 class SparseLayout(NamedTuple):
@@ -162,13 +163,15 @@ class SparseLayout(NamedTuple):
 
     Row chunks, for P x: rows sorted by length within windows and taken 8 at a time; row_order[8c + l] is the
     row in lane l of chunk c (-1: none), and entry k of that lane is entries[chunk_starts[c] + 8k + l], a
-    signed column sign * (column + 1), lanes zero-padded to the chunk's longest row. Compressed columns, for
-    P^T g: column j's entries are signed_rows[col_starts[j]:col_starts[j + 1]], sign * (row + 1).
+    signed column sign * (column + 1), lanes zero-padded to the chunk's longest row. Compressed columns by
+    blocks of rows, for P^T g: the entries of column j in row block b are signed_rows[col_starts[b * columns +
+    j]:col_starts[b * columns + j + 1]], sign * (row + 1).
     Signed columns are int16 when columns < 2^15: two bytes per non-zero, as these memory-bound products
     need.
     """
 
     rows: int
+    columns: int
     chunk_starts: torch.Tensor
     entries: torch.Tensor
     row_order: torch.Tensor
@@ -176,13 +179,22 @@ class SparseLayout(NamedTuple):
     signed_rows: torch.Tensor
 
     @classmethod
-    def build(cls, rows: torch.Tensor, cols: torch.Tensor, signs: torch.Tensor, shape: tuple[int, int]):
+    def build(
+        cls,
+        rows: torch.Tensor,
+        cols: torch.Tensor,
+        signs: torch.Tensor,
+        shape: tuple[int, int],
+        block_rows: int = _COLUMN_BLOCK_ROWS,
+    ):
         """From the non-zeros' rows, columns and signs, sorted by column and, within a column, by row."""
         n_rows, n_cols = shape
-        count = torch.bincount(cols, minlength=n_cols)
-        col_starts = torch.zeros(n_cols + 1, dtype=torch.int64)
-        col_starts[1:] = count.cumsum(0)
-        signed_rows = (signs * (rows + 1)).to(torch.int32)
+        block = rows // block_rows
+        by_block = torch.sort(block, stable=True).indices  # by row block, then column, then row
+        segment = (block * n_cols + cols)[by_block]
+        col_starts = torch.zeros(-(-n_rows // block_rows) * n_cols + 1, dtype=torch.int64)
+        col_starts[1:] = torch.bincount(segment, minlength=col_starts.numel() - 1).cumsum(0)
+        signed_rows = (signs * (rows + 1))[by_block].to(torch.int32)
 
         by_row = torch.argsort(rows * n_cols + cols)
         rows, signed_cols = rows[by_row], (signs * (cols + 1))[by_row]
@@ -209,12 +221,14 @@ class SparseLayout(NamedTuple):
         def index(t):  # int32 where it fits: half the memory for the chunk and column offsets
             return t.to(torch.int32) if t[-1] < 2**31 else t
 
-        return cls(n_rows, index(chunk_starts), entries, row_order.to(torch.int32), index(col_starts), signed_rows)
+        return cls(
+            n_rows, n_cols, index(chunk_starts), entries, row_order.to(torch.int32), index(col_starts), signed_rows
+        )
 
     def coordinates(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Row, column and sign of every non-zero, by column."""
-        cols = torch.arange(self.col_starts.numel() - 1, device=self.col_starts.device)
-        cols = torch.repeat_interleave(cols, self.col_starts.diff())
+        """Row, column and sign of every non-zero."""
+        segments = torch.arange(self.col_starts.numel() - 1, device=self.col_starts.device)
+        cols = torch.repeat_interleave(segments % self.columns, self.col_starts.diff())
         return self.signed_rows.abs().long() - 1, cols, self.signed_rows.sign()
 
 

@@ -130,11 +130,8 @@ void transform_block(T* x, int64_t n) {
 
 // Both phases over `batch` rows of `length`, with hooks that let Fastfood fuse its other steps into the
 // passes the transform makes anyway: load(x, row, start, count) fills a phase-1 block before it is
-// transformed; finish(y, row, c0, width, count, stride) is called once elements q * stride + c0 + j of the row
-// (q < count, j < width) are final, in y[q * width + j], while they are still in cache. Phase 2 works on a
-// copy of its strip: the strip's rows lie a block apart, a power of two, so in place they would all compete
-// for the same few cache sets, together with everything else the hooks read at that stride. The transform's
-// own finish writes the copy back; Fastfood's read it and write elsewhere.
+// transformed; finish(x, row, c0, width, count, stride) is called once elements x[q * stride + c0 + j]
+// (q < count, j < width) of row x are final, while they are still in cache.
 template <typename T, typename Load, typename Finish>
 void hadamard_rows(T* data, int64_t batch, int64_t length, const Load& load, const Finish& finish) {
   int64_t block = std::min(length, kBlock);
@@ -154,26 +151,17 @@ void hadamard_rows(T* data, int64_t batch, int64_t length, const Load& load, con
   const int64_t strip = std::min(kStrip, block);
   const int64_t strips_per_row = block / strip;
   at::parallel_for(0, batch * strips_per_row, 1, [&](int64_t begin, int64_t end) {
-    std::vector<T> copy(blocks_per_row * strip);
     for (int64_t k = begin; k < end; ++k) {
       const int64_t row = k / strips_per_row, c0 = (k % strips_per_row) * strip;
-      const T* x = data + row * length + c0;
-      for (int64_t q = 0; q < blocks_per_row; ++q) std::copy_n(x + q * block, strip, copy.data() + q * strip);
-      column_stages(copy.data(), blocks_per_row, strip, strip);
-      finish(copy.data(), row, c0, strip, blocks_per_row, block);
+      T* x = data + row * length;
+      column_stages(x + c0, blocks_per_row, block, strip);
+      finish(x, row, c0, strip, blocks_per_row, block);
     }
   });
 }
 
-// The plain transform's finish: final elements back into the rows of data, unless they are already there.
 template <typename T>
-auto store_into(T* data, int64_t length) {
-  return [=](const T* y, int64_t row, int64_t c0, int64_t width, int64_t count, int64_t stride) {
-    T* x = data + row * length + c0;
-    if (y == x) return;
-    for (int64_t q = 0; q < count; ++q) std::copy_n(y + q * width, width, x + q * stride);
-  };
-}
+void no_finish(T*, int64_t, int64_t, int64_t, int64_t, int64_t) {}
 
 // at::empty, with the 2 MiB-aligned part of the buffer advised to use transparent huge pages (Linux with
 // THP in "madvise" or "always" mode; elsewhere a no-op). Advice only: memory the allocator already mapped
@@ -200,8 +188,7 @@ at::Tensor& hadamard_(at::Tensor& x) {
   if (x.numel() == 0) return x;
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "hadamard_", [&] {
     const auto no_load = [](scalar_t*, int64_t, int64_t, int64_t) {};
-    scalar_t* data = x.data_ptr<scalar_t>();
-    hadamard_rows(data, x.numel() / x.size(-1), x.size(-1), no_load, store_into(data, x.size(-1)));
+    hadamard_rows(x.data_ptr<scalar_t>(), x.numel() / x.size(-1), x.size(-1), no_load, no_finish<scalar_t>);
   });
   return x;
 }
@@ -217,8 +204,7 @@ at::Tensor hadamard(const at::Tensor& x) {
     const auto copy = [&](scalar_t* block, int64_t row, int64_t start, int64_t count) {
       std::copy(source + row * length + start, source + row * length + start + count, block);
     };
-    scalar_t* data = out.data_ptr<scalar_t>();
-    hadamard_rows(data, x.numel() / length, length, copy, store_into(data, length));
+    hadamard_rows(out.data_ptr<scalar_t>(), x.numel() / length, length, copy, no_finish<scalar_t>);
   });
   return out;
 }
@@ -303,20 +289,20 @@ void fastfood_forward(at::Tensor& out, const std::optional<at::Tensor>& base, co
       const int64_t offset = row * length + start;
       for (int64_t i = 0; i < count; ++i) x[i] = row_source[idx[offset + i]] * g[offset + i];
     };
-    const auto write = [&](const scalar_t* y, int64_t row, int64_t c0, int64_t width, int64_t count,
+    const auto write = [&](const scalar_t* x, int64_t row, int64_t c0, int64_t strip, int64_t count,
                            int64_t stride) {
       const scalar_t scale = row_scale ? row_scale[row] : scalar_t(1);
       for (int64_t q = 0; q < count; ++q)
-        for_each_overlap(segments[row], q * stride + c0, q * stride + c0 + width,
+        for_each_overlap(segments[row], q * stride + c0, q * stride + c0 + strip,
                          [&](const Segment& s, int64_t lo, int64_t hi) {
                            const int64_t at = seg_offsets[s.index] + lo - s.start;
                            scalar_t* o = result + at;
-                           const scalar_t* values = y + q * width + lo - (q * stride + c0);
+                           const scalar_t* y = x + lo;
                            if (added) {
                              const scalar_t* b = added + at;
-                             for (int64_t i = 0; i < hi - lo; ++i) o[i] = b[i] + scale * values[i];
+                             for (int64_t i = 0; i < hi - lo; ++i) o[i] = b[i] + scale * y[i];
                            } else {
-                             for (int64_t i = 0; i < hi - lo; ++i) o[i] = scale * values[i];
+                             for (int64_t i = 0; i < hi - lo; ++i) o[i] = scale * y[i];
                            }
                          });
     };
@@ -356,16 +342,13 @@ at::Tensor fastfood_backward(const c10::List<std::optional<at::Tensor>>& grads, 
           std::copy_n(grad[s.index].data_ptr<scalar_t>() + lo - s.start, hi - lo, x + lo - start);
       });
     };
-    const auto fold = [&](const scalar_t* y, int64_t row, int64_t c0, int64_t strip, int64_t count,
+    const auto fold = [&](const scalar_t* x, int64_t row, int64_t c0, int64_t strip, int64_t count,
                           int64_t stride) {
       scalar_t* folded = acc + (at::get_thread_num() * rows + row) * width;
-      for (int64_t q = 0; q < count; ++q) {
-        const int64_t first = row * length + q * stride + c0;
-        const int32_t* part_idx = idx + first;
-        const scalar_t* part_g = g + first;
-        const scalar_t* values = y + q * strip;
-        for (int64_t j = 0; j < strip; ++j) folded[part_idx[j]] += values[j] * part_g[j];
-      }
+      const int32_t* row_idx = idx + row * length;
+      const scalar_t* row_g = g + row * length;
+      for (int64_t q = 0; q < count; ++q)
+        for (int64_t i = q * stride + c0; i < q * stride + c0 + strip; ++i) folded[row_idx[i]] += x[i] * row_g[i];
     };
     hadamard_rows(work.data_ptr<scalar_t>(), rows, length, fill, fold);
   });
@@ -457,15 +440,21 @@ inline scalar_t column_sum(const int32_t* signed_rows, int64_t count, const scal
   return sum;
 }
 
-// P^T g in compressed columns: column j's entries are signed rows, sorted, at signed_rows[col_starts[j]...].
-// Each column is one long gather-and-sum from g, with nothing written but its own result.
+// P^T g in compressed columns, by blocks of rows: segment (b, j) holds column j's entries in row block b,
+// signed rows, sorted, at signed_rows[col_starts[b * cols + j]...]. A block's part of g stays in L2 while
+// every column gathers from it.
 template <typename index_t, typename scalar_t>
 void sparse_columns_times(const index_t* col_starts, const int32_t* signed_rows, const scalar_t* g,
-                          const scalar_t* scales, scalar_t* out, int64_t cols) {
-  at::parallel_for(0, cols, 16, [&](int64_t begin, int64_t end) {
-    for (int64_t j = begin; j < end; ++j)
-      out[j] = column_sum(signed_rows + col_starts[j], col_starts[j + 1] - col_starts[j], g) * scales[j];
-  });
+                          const scalar_t* scales, scalar_t* out, int64_t cols, int64_t blocks) {
+  std::fill(out, out + cols, scalar_t(0));
+  for (int64_t b = 0; b < blocks; ++b) {
+    const index_t* starts = col_starts + b * cols;
+    at::parallel_for(0, cols, 16, [&](int64_t begin, int64_t end) {
+      for (int64_t j = begin; j < end; ++j)
+        out[j] += column_sum(signed_rows + starts[j], starts[j + 1] - starts[j], g);
+    });
+  }
+  for (int64_t j = 0; j < cols; ++j) out[j] *= scales[j];
 }
 
 void check_contiguous_vectors(std::initializer_list<const at::Tensor*> tensors, const char* op) {
@@ -512,13 +501,14 @@ at::Tensor sparse_matvec_transposed(const at::Tensor& col_starts, const at::Tens
   static constexpr char op[] = "sparse_matvec_transposed";
   check_contiguous_vectors({&col_starts, &signed_rows, &scales, &g}, op);
   TORCH_CHECK(signed_rows.scalar_type() == at::kInt, op, ": signed_rows must be int32");
-  TORCH_CHECK(scales.scalar_type() == g.scalar_type() && col_starts.numel() == scales.numel() + 1, op,
-              ": one scale per column, of g's dtype");
+  TORCH_CHECK(scales.scalar_type() == g.scalar_type() && (col_starts.numel() - 1) % scales.numel() == 0, op,
+              ": one scale per column, of g's dtype, and col_starts for whole blocks of columns");
   at::Tensor out = at::empty({scales.numel()}, g.options());
   AT_DISPATCH_INDEX_TYPES(col_starts.scalar_type(), op, [&] {
     AT_DISPATCH_FLOATING_TYPES(g.scalar_type(), op, [&] {
       sparse_columns_times(col_starts.data_ptr<index_t>(), signed_rows.data_ptr<int32_t>(), g.data_ptr<scalar_t>(),
-                           scales.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), scales.numel());
+                           scales.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), scales.numel(),
+                           (col_starts.numel() - 1) / scales.numel());
     });
   });
   return out;

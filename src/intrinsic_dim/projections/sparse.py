@@ -52,13 +52,13 @@ class SparseProjection(Projection):
         cols, rows = keys // self.D, keys % self.D
         signs = torch.randint(0, 2, (keys.numel(),), generator=generator).mul_(2).sub_(1)
         layout = SparseLayout.build(rows, cols, signs, (self.D, self.d))
-        for name in SparseLayout._fields[1:]:
+        for name in SparseLayout._fields[2:]:
             self.register_buffer(name, getattr(layout, name), persistent=False)
         self.register_buffer("scales", torch.bincount(cols, minlength=self.d).float().rsqrt(), persistent=False)
 
     @property
     def layout(self) -> SparseLayout:
-        return SparseLayout(self.D, *(getattr(self, name) for name in SparseLayout._fields[1:]))
+        return SparseLayout(self.D, self.d, *(getattr(self, name) for name in SparseLayout._fields[2:]))
 
     @property
     def nnz(self) -> int:
