@@ -49,12 +49,13 @@ class SparseProjection(Projection):
         rows = torch.randint(self.D, (cols.numel(),), generator=generator)
         # A row drawn twice in one column becomes one entry; unique also sorts the entries by column, then row.
         keys = torch.unique(cols * self.D + rows)
-        cols, rows = keys // self.D, keys % self.D
+        del cols, rows
         signs = torch.randint(0, 2, (keys.numel(),), generator=generator).mul_(2).sub_(1)
-        layout = SparseLayout.build(rows, cols, signs, (self.D, self.d))
+        cols = keys // self.D
+        self.register_buffer("scales", torch.bincount(cols, minlength=self.d).float().rsqrt(), persistent=False)
+        layout = SparseLayout.build(keys.remainder_(self.D), cols, signs, (self.D, self.d))
         for name in SparseLayout._fields[2:]:
             self.register_buffer(name, getattr(layout, name), persistent=False)
-        self.register_buffer("scales", torch.bincount(cols, minlength=self.d).float().rsqrt(), persistent=False)
 
     @property
     def layout(self) -> SparseLayout:
