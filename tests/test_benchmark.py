@@ -45,7 +45,8 @@ def test_quick_study_benchmark_times_both_launchers(tmp_path, prepared_subset, c
         (prepared / subset.name).symlink_to(subset)
     subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "study.py"), "--quick", "--out-dir", str(tmp_path),
-         "--prepared-dir", str(prepared), "--results-into", str(tmp_path / "kept"), "study.together=2"],
+         "--prepared-dir", str(prepared), "--results-into", str(tmp_path / "kept"), "study.together=2",
+         "profile.tasks=[mnist_fc]"],
         check=True, capture_output=True, text=True, cwd=ROOT,
     )  # fmt: skip
     results = json.loads((tmp_path / "study.json").read_text())
@@ -53,7 +54,7 @@ def test_quick_study_benchmark_times_both_launchers(tmp_path, prepared_subset, c
     assert basic["runs"] == joblib["runs"] > 2 and basic["threads_per_run"] != joblib["threads_per_run"] == [1]
     assert all(row["wall_seconds"] > row["run_seconds"] / 2 > 0 for row in (basic, joblib))
     assert (tmp_path / "study.md").read_text().count("| 2 local processes (joblib) |") == 1
-    assert "with study.together=2." in (tmp_path / "study.md").read_text()
+    assert "with study.together=2 profile.tasks=[mnist_fc]." in (tmp_path / "study.md").read_text()
     assert len(list((tmp_path / "kept" / "vision").rglob("result.json"))) == basic["runs"]  # the in-process runs
 
 

@@ -251,7 +251,7 @@ def test_dqn_trains_theta_d_of_online_and_target_networks_that_share_theta_0_and
 def test_dqn_in_a_large_subspace_solves_cartpole(tmp_path):
     """SB3's DQN in a d = 10,000 subspace of the zoo's 4-256-256-2 Q-network (D = 67,586) within 50,000 steps."""
     overrides = ["task=cartpole_dqn", "profile=quick", "subspace=fastfood", "subspace.d=10000", "logger=csv",
-                 "task.model.hidden=[256,256]", "task.budgets.quick.lr.subspace=1.2e-2",
+                 "task.model.hidden=[256,256]", "task.budgets.quick.lr.subspace=6e-3", "threads=1",
                  f"paths.results_dir={tmp_path}"]  # fmt: skip
     result = run_in_process(overrides, tmp_path / "logs")
     assert result["D"] == 67586

@@ -117,8 +117,8 @@ def test_a_study_trains_its_seeds_together_through_joblib(prepared_subset, tmp_p
     results = [json.loads((tmp_path / "results" / entry["path"] / "result.json").read_text())
                for entry in study["tasks"]["mnist_fc"]["runs"]]  # fmt: skip
     assert {(r["seed"], r["d"]) for r in results} >= {(seed, d) for seed in (0, 1, 2) for d in (4, 64)}
-    grid = [r for r in results if r["d"] in (4, 64)]  # round 1: 6 runs, 2 processes, so 2 groups of 3
-    assert len(grid) == 6 and all(len(r["provenance"]["trained_with"]) == 2 for r in grid)
+    grid = [r for r in results if r["d"] in (4, 64)]  # round 1: 6 runs in groups of at most 4, one per process
+    assert sorted(len(r["provenance"]["trained_with"]) for r in grid) == [1, 1, 3, 3, 3, 3]
     assert {r["provenance"]["threads"] for r in results} == {1}
     assert len([line for line in output.splitlines() if line.split()[:2] == ["mnist_fc", "fastfood"]]) == len(results)
     again = in_process_study(sweep)  # every run found in the store, one by one
