@@ -161,20 +161,30 @@ def failures_logged(quiet: bool) -> Iterator[None]:
         raise
 
 
+def train(cfg: DictConfig, planned: list[Planned], fit, **wandb_settings) -> tuple[list[job.JobOutput], float, Path]:
+    """Train `planned` with `fit(cfgs, contexts) -> outputs` (one job, or a group job), each run with its own
+    W&B run, in one log folder: the outputs, each run's share of the time, and that folder."""
+    attempt = start_attempt(planned[0])
+    with output_to(attempt / "output.log", enabled=cfg.quiet), contextlib.ExitStack() as stack:
+        wandb_runs = [stack.enter_context(entry.open_wandb(attempt, **wandb_settings)) for entry in planned]
+        started = time.perf_counter()
+        with failures_logged(cfg.quiet):
+            contexts = [job.RunContext(attempt, wandb_run) for wandb_run in wandb_runs]
+            outputs = fit([entry.cfg for entry in planned], contexts)
+        seconds = (time.perf_counter() - started) / len(planned)
+        for wandb_run, output in zip(wandb_runs, outputs, strict=True):
+            if wandb_run is not None:
+                wandb_run.summary.update(output.metrics)
+    return outputs, seconds, attempt
+
+
 def run(cfg: DictConfig) -> dict:
     """The run's result: read from the store if this exact run is finished, else trained now and stored."""
     planned = Planned.of(cfg)
     stored = planned.stored()
     if stored is not None:
         return stored
-    attempt = start_attempt(planned)
-    with output_to(attempt / "output.log", enabled=cfg.quiet), planned.open_wandb(attempt) as wandb_run:
-        started = time.perf_counter()
-        with failures_logged(cfg.quiet):
-            output = job.execute(cfg, job.RunContext(attempt, wandb_run))
-        seconds = time.perf_counter() - started
-        if wandb_run is not None:
-            wandb_run.summary.update(output.metrics)
+    (output,), seconds, attempt = train(cfg, [planned], lambda cfgs, contexts: [job.execute(cfgs[0], contexts[0])])
     return planned.save(output, seconds, attempt, trained_with=[])
 
 
@@ -237,7 +247,7 @@ def run_together(cfg: DictConfig) -> list[dict]:
         return [result or run(entry.cfg) for entry, result in zip(planned, results, strict=True)]
     group = [planned[index] for index in todo]
     try:
-        outputs, seconds, attempt = train_group(cfg, group)
+        outputs, seconds, attempt = train(cfg, group, get_method(cfg.task.group_job), reinit="create_new")
     except BadInput:
         raise
     except Exception as error:
@@ -249,22 +259,6 @@ def run_together(cfg: DictConfig) -> list[dict]:
     for index, entry, output in zip(todo, group, outputs, strict=True):
         results[index] = entry.save(output, seconds, attempt, trained_with=[key for key in keys if key != entry.key])
     return results
-
-
-def train_group(cfg: DictConfig, group: list[Planned]) -> tuple[list[job.JobOutput], float, Path]:
-    """The group's outputs (one per run), each run's share of the time, and the group's log folder."""
-    attempt = start_attempt(group[0])
-    with output_to(attempt / "output.log", enabled=cfg.quiet), contextlib.ExitStack() as stack:
-        wandb_runs = [stack.enter_context(entry.open_wandb(attempt, reinit="create_new")) for entry in group]
-        started = time.perf_counter()
-        with failures_logged(cfg.quiet):
-            contexts = [job.RunContext(attempt, wandb_run) for wandb_run in wandb_runs]
-            outputs = get_method(cfg.task.group_job)([entry.cfg for entry in group], contexts)
-        seconds = (time.perf_counter() - started) / len(group)
-        for wandb_run, output in zip(wandb_runs, outputs, strict=True):
-            if wandb_run is not None:
-                wandb_run.summary.update(output.metrics)
-    return outputs, seconds, attempt
 
 
 def requested(cfg: DictConfig) -> list[dict]:

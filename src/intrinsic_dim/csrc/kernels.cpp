@@ -11,8 +11,9 @@
 // per 4 KiB page of a new 64 MiB buffer cost more than the transform itself.
 //
 // fastfood_forward / fastfood_backward: Fastfood's long half, H G Pi applied to a short vector tiled to
-// length L, and its transpose, with the gather (or the grad copy) and the fold fused into the transform's
-// own passes over memory.
+// length L, and its transpose, with the gather (or the copy of the gradients) and the fold fused into the
+// transform's own passes over memory; the forward's last pass also writes the result, scaled and added to
+// theta_0, into each parameter tensor's place.
 //
 // sparse_matvec / sparse_matvec_transposed: theta_0 + P x and P^T g for a very sparse projection stored in
 // two layouts, one per product, each read as long runs of independent gathers.
