@@ -12,7 +12,7 @@ from helpers import fails_in_one_line
 from intrinsic_dim.bounds.codes import choice_bits, counts_bits, decode, elias_delta_bits, encode, entropy_bits
 from intrinsic_dim.bounds.compress import compact, compress
 from intrinsic_dim.bounds.description import Message, description_bits
-from intrinsic_dim.bounds.evaluate import bound_run, materialized, split_errors
+from intrinsic_dim.bounds.evaluate import bound_run, split_errors
 from intrinsic_dim.bounds.pac_bayes import catoni_bound, occam_bound
 from intrinsic_dim.bounds.quantize import NearestLevel, dequantize, kmeans_levels, quantize, uniform_levels
 from intrinsic_dim.bounds.restore import restore
@@ -102,20 +102,6 @@ def test_quantizing_a_subspace_models_theta_d_changes_only_its_function_not_its_
         torch.testing.assert_close(model.theta_d, rounded)
     parametrize.remove_parametrizations(model, "theta_d", leave_parametrized=True)
     torch.testing.assert_close(model(inputs), quantized_output)
-
-
-@pytest.mark.parametrize("kind", ["fastfood", "said"])
-def test_the_materialized_network_computes_the_subspace_model_and_theta_0_comes_back(kind):
-    net = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 3))
-    model = SubspaceModel(net, kind, 12, seed=0)
-    with torch.no_grad():
-        model.theta_d.normal_()
-    inputs, theta_0 = torch.randn(4, 6), model.theta_0.clone()
-    expected = model(inputs)
-    with materialized(model) as network:
-        torch.testing.assert_close(network(inputs), expected, rtol=0, atol=0)
-    torch.testing.assert_close(model.theta_0, theta_0, rtol=0, atol=0)
-    torch.testing.assert_close(model(inputs), expected, rtol=0, atol=0)
 
 
 def test_compact_keeps_only_the_levels_in_use():

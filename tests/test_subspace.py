@@ -145,6 +145,40 @@ def test_no_grad_evaluation_builds_no_graph():
     assert not out.requires_grad
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_evaluation_projects_once_until_theta_d_the_scales_or_theta_0_change(kind, monkeypatch):
+    model = SubspaceModel(make_net(), kind, d=50, seed=0).eval()
+    projected = []
+    project = model.projection.pieces
+    monkeypatch.setattr(model.projection, "pieces", lambda *args: projected.append(1) or project(*args))
+    x = torch.randn(3, 12)
+
+    def fresh() -> torch.Tensor:
+        with torch.enable_grad():
+            return model(x).detach()
+
+    def evaluated() -> torch.Tensor:
+        with torch.inference_mode():
+            return model(x)
+
+    first = evaluated()
+    assert torch.equal(evaluated(), first) and torch.equal(first, fresh()) and len(projected) == 2  # one kept
+    changes = [lambda: model.theta_d.data.add_(0.1),  # as SB3's target update writes: no version counter moves
+               lambda: torch.optim.SGD([model.theta_d], lr=1.0).step(),
+               lambda: model.theta_0.mul_(1.01)]  # fmt: skip
+    if kind == "said":
+        changes.append(lambda: model.projection.scales.data.mul_(2.0))
+    model(x).sum().backward()
+    for change in changes:
+        before = evaluated()
+        with torch.no_grad():
+            change()
+        after = evaluated()
+        assert not torch.allclose(after, before) and torch.allclose(after, fresh(), rtol=1e-5, atol=1e-6)
+    model(x).sum().backward()  # a training forward drops the kept pieces and takes its gradient through P
+    assert model._kept_pieces is None and model.theta_d.grad.abs().sum() > 0
+
+
 def test_training_moves_only_theta_d():
     model = SubspaceModel(make_net(), "sparse", d=50, seed=0)
     theta_0 = model.theta_0.clone()

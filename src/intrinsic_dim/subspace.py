@@ -62,6 +62,7 @@ class SubspaceModel(nn.Module):
         self.theta_0_digest = tensor_digest(self.theta_0)
         self.projection = make_projection(kind, self._sizes, d, seed).to(self.theta_0.device, self.theta_0.dtype)
         self.theta_d = nn.Parameter(self.theta_0.new_zeros(self.projection.trainable_size))
+        self._kept_pieces: tuple[tuple, list[torch.Tensor], tuple[torch.Tensor, ...]] | None = None
 
     @property
     def kind(self) -> str:
@@ -91,6 +92,7 @@ class SubspaceModel(nn.Module):
         # Module.to() moves each buffer on its own, which would give the views their own storage.
         super()._apply(fn, recurse)
         self._bind_base_views()
+        self._kept_pieces = None
         return self
 
     def parameters_flat(self) -> torch.Tensor:
@@ -103,7 +105,27 @@ class SubspaceModel(nn.Module):
             return self.projection.shifted(self.theta_0, self.theta_d)
 
     def parameter_pieces(self) -> tuple[torch.Tensor, ...]:
-        """theta_D as one flat piece per parameter tensor, in the precision of parameters_flat."""
+        """theta_D as one flat piece per parameter tensor, in the precision of parameters_flat.
+
+        Without autograd (evaluation, rollouts) the pieces are kept until theta_d, the SAID scales or theta_0
+        change: a policy that acts one environment step at a time would otherwise pay a projection per step.
+        theta_d and the scales are compared by value (SB3's target update writes them through `.data`, which
+        no version counter sees); theta_0, a buffer, by identity and version.
+        """
+        if torch.is_grad_enabled():
+            self._kept_pieces = None  # a training step builds its own: keeping both would double the memory
+            return self._projected_pieces()
+        trained = [self.theta_d, *self.projection.parameters()]
+        base = (self.theta_0, self.theta_0._version)
+        if self._kept_pieces is not None:
+            kept_base, kept_trained, pieces = self._kept_pieces
+            if kept_base[0] is base[0] and kept_base[1] == base[1] and all(map(torch.equal, kept_trained, trained)):
+                return pieces
+        pieces = self._projected_pieces()
+        self._kept_pieces = (base, [tensor.clone() for tensor in trained], pieces)
+        return pieces
+
+    def _projected_pieces(self) -> tuple[torch.Tensor, ...]:
         with torch.autocast(self.theta_0.device.type, enabled=False):
             return self.projection.pieces(self.theta_0, self.theta_d)
 

@@ -4,11 +4,9 @@ and bound its 0-1 error from the training error and the description length alone
 from __future__ import annotations
 
 import copy
-from contextlib import contextmanager
 from pathlib import Path
 
 import hydra
-import torch
 from omegaconf import DictConfig
 
 from intrinsic_dim.bounds.compress import classifier, compress
@@ -18,31 +16,15 @@ from intrinsic_dim.bounds.restore import restore
 from intrinsic_dim.subspace import SubspaceModel
 
 
-@contextmanager
-def materialized(model: SubspaceModel):
-    """`model.module` at theta_0 + P theta_d, projected once instead of once per batch (on MRPC, P costs more
-    than the forward pass). The module's weights are views of `model.theta_0` (see SubspaceModel), so theta_0
-    holds the projected weights meanwhile."""
-    theta_0 = model.theta_0.clone()
-    with torch.no_grad():
-        model.theta_0.copy_(model.parameters_flat())
-    try:
-        yield model.module
-    finally:
-        with torch.no_grad():
-            model.theta_0.copy_(theta_0)
-
-
 def split_errors(model: SubspaceModel, data, cfg: DictConfig, trainer: DictConfig, splits) -> dict[str, float]:
     """The 0-1 error (1 - the task's "acc" metric) of `model` on each split."""
     evaluator = hydra.utils.instantiate(trainer, logger=False, enable_checkpointing=False)
     errors = {}
-    with materialized(model) as network:
-        module = classifier(network, cfg)
-        for split in splits:
-            module.eval_split = split
-            evaluator.test(module, dataloaders=data.loader(split), verbose=False)
-            errors[split] = 1 - float(evaluator.callback_metrics[f"{split}/acc"])
+    module = classifier(model, cfg)  # evaluation projects once (SubspaceModel keeps theta_D without autograd)
+    for split in splits:
+        module.eval_split = split
+        evaluator.test(module, dataloaders=data.loader(split), verbose=False)
+        errors[split] = 1 - float(evaluator.callback_metrics[f"{split}/acc"])
     return errors
 
 
