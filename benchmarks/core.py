@@ -27,11 +27,9 @@ from torch import nn
 from intrinsic_dim import SubspaceModel, hadamard_transform
 from intrinsic_dim.config import compose
 from intrinsic_dim.errors import BadInput
-from intrinsic_dim.job import RunContext, execute
 from intrinsic_dim.kernels import compiled_kernels_available, hadamard_, hadamard_matmul
 from intrinsic_dim.machine import cpu_name
 from intrinsic_dim.memory import reuse_freed_memory
-from intrinsic_dim.tasks.vectorized_classifier import fit_classifiers
 from intrinsic_dim.tasks.vision.models import fully_connected
 from intrinsic_dim.vectorized import VectorizedRuns
 
@@ -232,6 +230,10 @@ def mnist_shaped(path: Path, examples: int) -> Path:
 def bench_training_together(kind: str, d: int, runs: int, examples: int) -> dict:
     """Whole runs of mnist_fc (one epoch of `examples`, validation, test): one after another against together
     (intrinsic_dim.tasks.vectorized_classifier), alternated twice, the faster time of each."""
+    # imported here: Lightning takes seconds to import, and each timing child (bench_step) would pay them
+    from intrinsic_dim.job import RunContext, execute
+    from intrinsic_dim.tasks.vectorized_classifier import fit_classifiers
+
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as folder:
         prepared = mnist_shaped(Path(folder) / "mnist.pt", examples)
