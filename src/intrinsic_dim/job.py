@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 from hydra.utils import get_method
 from omegaconf import DictConfig
 from torch import nn
@@ -41,5 +40,7 @@ def in_subspace(net: nn.Module, subspace: DictConfig) -> nn.Module:
 
 def execute(cfg: DictConfig, context: RunContext) -> JobOutput:
     """Seed everything from the run's seed, then run the task's job."""
+    import lightning as L  # seconds to import: planning and checking a study never need it
+
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     return get_method(cfg.task.job)(cfg, context)
