@@ -62,7 +62,7 @@ class SubspaceModel(nn.Module):
         self.theta_0_digest = tensor_digest(self.theta_0)
         self.projection = make_projection(kind, self._sizes, d, seed).to(self.theta_0.device, self.theta_0.dtype)
         self.theta_d = nn.Parameter(self.theta_0.new_zeros(self.projection.trainable_size))
-        self._kept_pieces: tuple[tuple, list[torch.Tensor], tuple[torch.Tensor, ...]] | None = None
+        self._kept_pieces: tuple[torch.Tensor, int, list[torch.Tensor], tuple[torch.Tensor, ...]] | None = None
 
     @property
     def kind(self) -> str:
@@ -116,13 +116,13 @@ class SubspaceModel(nn.Module):
             self._kept_pieces = None  # a training step builds its own: keeping both would double the memory
             return self._projected_pieces()
         trained = [self.theta_d, *self.projection.parameters()]
-        base = (self.theta_0, self.theta_0._version)
         if self._kept_pieces is not None:
-            kept_base, kept_trained, pieces = self._kept_pieces
-            if kept_base[0] is base[0] and kept_base[1] == base[1] and all(map(torch.equal, kept_trained, trained)):
+            theta_0, version, kept_trained, pieces = self._kept_pieces
+            same_base = theta_0 is self.theta_0 and version == self.theta_0._version
+            if same_base and all(map(torch.equal, kept_trained, trained)):
                 return pieces
         pieces = self._projected_pieces()
-        self._kept_pieces = (base, [tensor.clone() for tensor in trained], pieces)
+        self._kept_pieces = (self.theta_0, self.theta_0._version, [tensor.clone() for tensor in trained], pieces)
         return pieces
 
     def _projected_pieces(self) -> tuple[torch.Tensor, ...]:
