@@ -100,3 +100,23 @@ def test_row_chunks_hold_every_entry_once_and_pad_rarely():
     assert (layout.entries != 0).sum() == nnz == layout.signed_rows.numel()
     assert layout.entries.numel() < 1.05 * nnz  # rows sorted by length before chunking
     assert sorted(layout.row_order[layout.row_order >= 0].tolist()) == list(range(20_003))
+
+
+def test_every_checkout_of_the_same_source_shares_one_build(tmp_path, monkeypatch):
+    from torch.utils import cpp_extension
+
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path / "builds"))
+    name, built_from = kernels._source_in_build_folder(cpp_extension)
+    assert built_from.read_bytes() == kernels._SOURCE.read_bytes() and built_from.parent.name == name
+    first_written = built_from.stat().st_mtime_ns
+
+    elsewhere = tmp_path / "another_checkout" / "kernels.cpp"  # a worktree, a `dvc exp run --temp` copy
+    elsewhere.parent.mkdir()
+    elsewhere.write_bytes(kernels._SOURCE.read_bytes())
+    monkeypatch.setattr(kernels, "_SOURCE", elsewhere)
+    assert kernels._source_in_build_folder(cpp_extension) == (name, built_from)
+    assert built_from.stat().st_mtime_ns == first_written  # untouched: ninja sees nothing to rebuild
+
+    elsewhere.write_bytes(elsewhere.read_bytes() + b"// changed\n")
+    changed_name, changed_copy = kernels._source_in_build_folder(cpp_extension)
+    assert changed_name != name and changed_copy.read_bytes().endswith(b"// changed\n")

@@ -1,9 +1,11 @@
 """Low-level ops of the projections, each with a compiled CPU kernel and a torch-ops version.
 
 The CPU kernels (csrc/kernels.cpp) are compiled once per machine on first use, for this CPU's instruction
-set (the build is named after it, so a home directory shared by different nodes keeps one build per CPU
-type). On other devices, or where no compiler is available, the torch-ops versions run instead: they
-are written as matmuls, gathers and scatter-adds, which suit GPUs.
+set. The build is named after the CPU type and the source's content and compiles a copy of the source kept
+in the build folder: a home directory shared by different nodes keeps one build per CPU type, and every
+checkout of the same code (worktrees, `dvc exp run --temp` copies, a CI clone) reuses one build instead of
+recompiling whenever another checkout ran last. On other devices, or where no compiler is available, the
+torch-ops versions run instead: they are written as matmuls, gathers and scatter-adds, which suit GPUs.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import functools
 import hashlib
 import logging
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -26,12 +29,24 @@ _SOURCE = Path(__file__).parent / "csrc" / "kernels.cpp"
 _MATMUL_FACTOR_LOG2 = 6  # Kronecker factor H_64: large enough for efficient matmuls, small enough to be cheap
 
 
-def _cpu_tag() -> str:
+def _build_name(source: bytes) -> str:
     try:
         flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
     except (OSError, StopIteration):
         flags = "unknown"
-    return hashlib.sha256(flags.encode()).hexdigest()[:10]
+    return f"intrinsic_dim_kernels_{hashlib.sha256(flags.encode() + source).hexdigest()[:10]}"
+
+
+def _source_in_build_folder(cpp_extension) -> tuple[str, Path]:
+    """The build's name and its copy of the source: the build then does not depend on where this checkout is."""
+    source = _SOURCE.read_bytes()
+    name = _build_name(source)
+    copy = Path(cpp_extension._get_build_directory(name, verbose=False)) / _SOURCE.name
+    if not copy.is_file() or copy.read_bytes() != source:
+        staged = copy.with_suffix(f".{os.getpid()}.tmp")  # processes starting together each write their own
+        staged.write_bytes(source)
+        staged.replace(copy)
+    return name, copy
 
 
 @functools.cache
@@ -42,9 +57,10 @@ def compiled_kernels_available() -> bool:
         logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
         from torch.utils import cpp_extension
 
+        name, source = _source_in_build_folder(cpp_extension)
         cpp_extension.load(
-            name=f"intrinsic_dim_kernels_{_cpu_tag()}",
-            sources=[str(_SOURCE)],
+            name=name,
+            sources=[str(source)],
             extra_cflags=["-O3", "-march=native", "-fopenmp"],
             extra_ldflags=["-fopenmp"],
             with_cuda=False,
