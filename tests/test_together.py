@@ -99,9 +99,19 @@ def test_packing_groups_runs_of_one_task_and_kind_and_gives_every_parallel_job_w
         [("a", "sparse", 100, 0)],
         [("b", "fastfood", 100, 0)],
     ]
-    assert [len(group) for group in pack(runs, most=4, jobs=2)] == [1, 4, 2, 1, 1]  # enough jobs for both cores
+    assert [len(group) for group in pack(runs, most=4, jobs=2)] == [1, 4, 2, 1, 1]  # two jobs per core already
+    assert [len(group) for group in pack(runs, most=4, jobs=3)] == [1, 2, 2, 2, 1, 1]  # 5 jobs < 6: 4 -> 2 + 2
     last_round = [pending("a", "fastfood", 150, seed) for seed in (0, 1, 2)]  # one group would leave a core idle
-    assert [len(group) for group in pack(last_round, most=4, jobs=2)] == [2, 1]
+    assert [len(group) for group in pack(last_round, most=4, jobs=2)] == [1, 1, 1]
+    two_tasks = [pending(task, "fastfood", d, 0) for task in ("fc", "lenet") for d in (300, 1000)]
+    balanced = pack(two_tasks, most=4, jobs=2)  # each process trains a cheap run and an expensive one in turn
+    assert [[(r.spec.task, r.spec.d) for r in group] for group in balanced] == [
+        [("fc", 300)],
+        [("fc", 1000)],
+        [("lenet", 300)],
+        [("lenet", 1000)],
+    ]
+    assert [len(group) for group in pack(two_tasks, most=4, jobs=1)] == [2, 2]  # in-process: grouped
     assert all(len(group) == 1 for group in pack(runs, most=1, jobs=1))  # study.together=1: one by one
     assert sorted(id(r) for group in pack(runs, most=3, jobs=2) for r in group) == sorted(id(r) for r in runs)
 
@@ -117,8 +127,8 @@ def test_a_study_trains_its_seeds_together_through_joblib(prepared_subset, tmp_p
     results = [json.loads((tmp_path / "results" / entry["path"] / "result.json").read_text())
                for entry in study["tasks"]["mnist_fc"]["runs"]]  # fmt: skip
     assert {(r["seed"], r["d"]) for r in results} >= {(seed, d) for seed in (0, 1, 2) for d in (4, 64)}
-    grid = [r for r in results if r["d"] in (4, 64)]  # round 1: 6 runs in groups of at most 4, one per process
-    assert sorted(len(r["provenance"]["trained_with"]) for r in grid) == [1, 1, 3, 3, 3, 3]
+    grid = [r for r in results if r["d"] in (4, 64)]  # round 1: 6 runs in 4 jobs (groups of 2 and singles)
+    assert sorted(len(r["provenance"]["trained_with"]) for r in grid) == [0, 0, 1, 1, 1, 1]
     assert {r["provenance"]["threads"] for r in results} == {1}
     assert len([line for line in output.splitlines() if line.split()[:2] == ["mnist_fc", "fastfood"]]) == len(results)
     again = in_process_study(sweep)  # every run found in the store, one by one
