@@ -1,5 +1,6 @@
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 
@@ -51,7 +52,9 @@ def test_quick_study_benchmark_times_both_launchers(tmp_path, prepared_subset, c
     )  # fmt: skip
     results = json.loads((tmp_path / "study.json").read_text())
     basic, joblib = results["launchers"].values()
-    assert basic["runs"] == joblib["runs"] > 2 and basic["threads_per_run"] != joblib["threads_per_run"] == [1]
+    assert basic["runs"] == joblib["runs"] > 2
+    (threads_per_process,) = joblib["threads_per_run"]  # two processes split this test's cores
+    assert threads_per_process == max(1, len(os.sched_getaffinity(0)) // 2) <= basic["threads_per_run"][0]
     assert all(row["wall_seconds"] > row["run_seconds"] / 2 > 0 for row in (basic, joblib))
     assert (tmp_path / "study.md").read_text().count("| 2 local processes (joblib) |") == 1
     assert "with study.together=2 profile.tasks=[mnist_fc]." in (tmp_path / "study.md").read_text()
