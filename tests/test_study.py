@@ -1,6 +1,7 @@
 """The study engine on tasks with known answers: identity, reuse, manifests, failures, launchers."""
 
 import json
+import re
 
 import pytest
 
@@ -93,6 +94,29 @@ def test_failed_runs_are_listed_and_every_finished_run_is_kept(tmp_path, trained
     trained.clear()
     in_process_study(sweep)
     assert trained[0] == ("toy", "fastfood", 30, 0) and ("toy", "fastfood", 3, 0) not in trained
+
+
+def test_an_interrupted_study_says_how_to_resume_and_keeps_its_finished_runs(tmp_path, trained, monkeypatch, capfd):
+    in_process_study(study_arguments(tmp_path, "toy", "baseline"))
+    sweep = study_arguments(tmp_path, "toy", "sweep")
+    counting = job.execute
+
+    def interrupted_at_the_second_run(cfg, context):
+        if len(trained) == 1:
+            raise KeyboardInterrupt  # Ctrl-C while the second run trains
+        return counting(cfg, context)
+
+    monkeypatch.setattr(job, "execute", interrupted_at_the_second_run)
+    capfd.readouterr()
+    with pytest.raises(SystemExit, match=r"^study toy sweep interrupted: .*; rerun the same command to resume$"):
+        in_process_study(sweep)
+    done, planned = re.search(r"(\d+)/(\d+) runs trained", capfd.readouterr().err.splitlines()[-1]).groups()
+    assert int(done) < int(planned)  # the last bar shows the runs left, not a finished study
+    finished = trained.copy()
+    monkeypatch.setattr(job, "execute", counting)
+    trained.clear()
+    in_process_study(sweep)
+    assert len(finished) == 1 and finished[0] not in trained and trained
 
 
 def test_the_sweep_needs_its_baseline(tmp_path):

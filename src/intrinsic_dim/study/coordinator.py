@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import statistics
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -176,10 +177,17 @@ class Study:
         store.ensure_writable(self.results_dir)
         store.ensure_writable(Path(self.cfg.hydra.sweep.dir), "paths.log_dir")
         self.progress = Progress(f"{self.family} {self.stage}")
+        finished = False
         try:
             tasks = self.baselines() if self.stage == "baseline" else self.sweep()
+            finished = True
+        except KeyboardInterrupt:  # one line, printed once the bar is closed, instead of a traceback
+            sys.exit(
+                f"study {self.family} {self.stage} interrupted: its finished runs are stored in "
+                f"{self.results_dir}; rerun the same command to resume"
+            )
         finally:
-            self.progress.close()
+            self.progress.close(finished)
         study = {"family": self.family, "stage": self.stage, "profile": self.profile.name,
                  "seeds": list(self.profile.seeds), "tasks": tasks}  # fmt: skip
         manifest.write(manifest.manifest_path(self.results_dir, self.family, self.stage, self.profile.name), study)

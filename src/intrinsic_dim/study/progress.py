@@ -43,7 +43,9 @@ class Progress:
             if trained:
                 self._bar.update(1)
 
-    def close(self) -> None:
-        self._bar.total = self._bar.n
+    def close(self, finished: bool) -> None:
+        """The last bar: the runs trained of all there were, or (not finished) of all that were planned."""
+        if finished:
+            self._bar.total = self._bar.n
         self._bar.close()
         self._stream.close()
