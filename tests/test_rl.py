@@ -4,6 +4,7 @@ import time
 from pathlib import Path
 
 import gymnasium as gym
+import numpy as np
 import pytest
 import torch
 from evotorch import Problem
@@ -19,7 +20,7 @@ from intrinsic_dim.study.report import summarize
 from intrinsic_dim.subspace import SubspaceModel
 from intrinsic_dim.tasks.rl import es
 from intrinsic_dim.tasks.rl.dqn import SubspaceDQNPolicy
-from intrinsic_dim.tasks.rl.envs import make_env, policy_outputs, spaces
+from intrinsic_dim.tasks.rl.envs import actions, make_env, policy_outputs, spaces
 from intrinsic_dim.tasks.rl.es import scorer
 from intrinsic_dim.tasks.rl.policies import Standardize, mlp
 from intrinsic_dim.tasks.rl.population import Population
@@ -102,6 +103,52 @@ def test_rollouts_score_a_known_balancing_policy_and_sum_what_it_observed():
     # float32 policies batched or one at a time differ in the last bits, and the simulation carries that along
     torch.testing.assert_close(rollouts.observed.total, seen.sum(0), rtol=1e-5, atol=1e-4)
     torch.testing.assert_close(rollouts.observed.squares, seen.square().sum(0), rtol=1e-5, atol=1e-4)
+
+
+class CountingCartPole(gym.Wrapper):
+    """CartPole that counts the steps taken by every instance."""
+
+    steps = 0
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(gym.make("CartPole-v1", **kwargs))
+
+    def step(self, action):
+        CountingCartPole.steps += 1
+        return self.env.step(action)
+
+
+gym.register("CountingCartPole-v0", entry_point=CountingCartPole)
+
+
+def vector_env_returns(population: Population, members: torch.Tensor, seeds: list[int]) -> tuple[torch.Tensor, int]:
+    """Mean returns as a gymnasium vector env gives them, which steps every env until the longest episode ends."""
+    parameters = population.parameters(population.theta_D(members))
+    envs = gym.vector.SyncVectorEnv([lambda: make_env("CartPole-v1")] * (len(members) * len(seeds)))
+    observations, _ = envs.reset(seed=seeds * len(members))
+    returns, alive, steps = np.zeros(envs.num_envs), np.ones(envs.num_envs, dtype=bool), 0
+    while alive.any():
+        seen = torch.as_tensor(observations, dtype=torch.float32).reshape(len(members), len(seeds), -1)
+        chosen = actions(population.forward(parameters, seen).reshape(envs.num_envs, -1), envs.single_action_space)
+        observations, rewards, terminated, truncated, _ = envs.step(chosen)
+        returns, steps = returns + np.where(alive, rewards, 0.0), steps + envs.num_envs
+        alive &= ~(terminated | truncated)
+    return torch.as_tensor(returns.reshape(len(members), len(seeds)).mean(1), dtype=torch.float32), steps
+
+
+def test_rollouts_step_only_the_episodes_still_running_and_return_what_a_vector_env_returns():
+    torch.manual_seed(0)
+    population = Population(mlp(4, [20, 20], 2), subspace("fastfood", d=8))
+    members = torch.randn(6, population.size) * 2.0  # episodes of very different lengths
+    seeds = [5, 6]
+    CountingCartPole.steps = 0
+    rollouts = Rollouts("CountingCartPole-v0", envs=len(members) * len(seeds))
+    returns = scorer(population, rollouts)(members, seeds)
+    expected, vector_env_steps = vector_env_returns(population, members, seeds)
+    assert torch.equal(returns, expected)  # the policy sees the same shapes, so the same floats, at every step
+    assert CountingCartPole.steps == rollouts.steps == float(returns.sum()) * len(seeds)  # +1 per step played
+    assert returns.min() < returns.max() / 4  # some fall early ...
+    assert vector_env_steps > 2 * rollouts.steps  # ... and the vector env kept stepping them
 
 
 def test_standardized_observations_keep_d_and_go_with_the_stored_model():
