@@ -10,6 +10,7 @@ from intrinsic_dim import job
 from intrinsic_dim.errors import BadInput
 from intrinsic_dim.plots import plot_comparison
 from intrinsic_dim.study import identity, manifest
+from intrinsic_dim.study.progress import Progress
 from intrinsic_dim.study.report import comparisons, markdown, size_families, spread, summarize
 
 
@@ -94,6 +95,20 @@ def test_failed_runs_are_listed_and_every_finished_run_is_kept(tmp_path, trained
     trained.clear()
     in_process_study(sweep)
     assert trained[0] == ("toy", "fastfood", 30, 0) and ("toy", "fastfood", 3, 0) not in trained
+
+
+def test_progress_into_a_file_is_whole_lines_with_the_count_after_each_trained_run(capfd):
+    progress = Progress("toy sweep")  # stderr is a file here, as in a cluster job's log
+    progress.plan("toy sweep, round 1", to_train=2, expected_later=1)
+    for text, trained in [("stored run", False), ("first run", True), ("second run", True)]:
+        progress.line(text, trained)
+    progress.close(finished=True)
+    err = capfd.readouterr().err
+    assert "\r" not in err
+    counts = [re.fullmatch(r"toy sweep, round 1: (\d+)/(\d+) runs trained \[00:0\d elapsed, ~.* left\]", line)
+              for line in err.splitlines()]  # fmt: skip
+    shown = [match.groups() if match else line for match, line in zip(counts, err.splitlines(), strict=True)]
+    assert shown == [("0", "3"), "stored run", "first run", ("1", "3"), "second run", ("2", "3"), ("2", "2")]
 
 
 def test_an_interrupted_study_says_how_to_resume_and_keeps_its_finished_runs(tmp_path, trained, monkeypatch, capfd):
