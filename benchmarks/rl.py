@@ -31,6 +31,7 @@ from intrinsic_dim.job import RunContext
 from intrinsic_dim.machine import cpu_name
 from intrinsic_dim.tasks.rl.envs import actions, make_env
 from intrinsic_dim.tasks.rl.es import evolve, scorer
+from intrinsic_dim.tasks.rl.policies import Standardize
 from intrinsic_dim.tasks.rl.population import Population
 from intrinsic_dim.tasks.rl.rollouts import Rollouts
 
@@ -68,9 +69,14 @@ def balancing_center(d: int, generations: int) -> tuple[Population, torch.Tensor
     cfg = compose(["task=inverted_pendulum_es", "subspace=fastfood", f"subspace.d={d}", "seed=0",
                    f"task.budgets.quick.generations.subspace={generations}"])  # fmt: skip
     L.seed_everything(cfg.seed, verbose=False)  # as job.execute: the same theta_0 as the study's run
-    center = evolve(cfg, RunContext(Path(tempfile.mkdtemp()), None)).model.theta_d.detach().clone()
+    trained = evolve(cfg, RunContext(Path(tempfile.mkdtemp()), None)).model
     L.seed_everything(cfg.seed, verbose=False)
-    return Population(instantiate(cfg.task.model), cfg.subspace), center
+    population = Population(instantiate(cfg.task.model), cfg.subspace)
+    # the center balances with the observation statistics it was trained with (buffers outside theta_D)
+    standardizers = [[m for m in model.modules() if isinstance(m, Standardize)] for model in (population.net, trained)]
+    for fresh, learned in zip(*standardizers, strict=True):
+        fresh.load_state_dict(learned.state_dict())
+    return population, trained.theta_d.detach().clone()
 
 
 def measure(members: int, episodes: int, d: int, steps: int, generations: int) -> dict:
