@@ -48,10 +48,7 @@ class Progress:
 
     def line(self, text: str, trained: bool) -> None:
         with self._lock:
-            if self._live:
-                self._bar.write(text, file=self._stream)
-            else:
-                print(text, file=self._stream)
+            self._bar.write(text, file=self._stream)  # clears the bar first where it is drawn
             if trained:
                 self._bar.update(1)
                 self._log_bar()
