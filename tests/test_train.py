@@ -93,6 +93,25 @@ def test_quiet_runs_write_their_output_to_their_log(prepared_subset, tmp_path):
     assert "GPU available" in log.read_text() and "Epoch 0" in log.read_text()  # the banner and the progress bar
 
 
+def test_every_quiet_run_of_a_process_gets_the_lines_of_libraries_that_log_to_stderr(prepared_subset, tmp_path):
+    # Lightning adds its log handler when first imported, inside the first run: later runs must still get its lines
+    script = (
+        "import sys; from intrinsic_dim.config import compose; from intrinsic_dim.run import run\n"
+        "for seed in (0, 1):\n"
+        f"    cfg = compose(['dataset.prepared={prepared_subset}', 'paths.results_dir={tmp_path}',\n"
+        "                   'logger=csv', 'quiet=true', 'trainer.max_steps=2', 'subspace=fastfood',\n"
+        "                   'subspace.d=8', f'seed={seed}'])\n"
+        f"    cfg.paths.output_dir = '{tmp_path / 'logs'}'\n"
+        "    run(cfg)\n"
+    )
+    done = command([sys.executable, "-c", script])
+    assert done.returncode == 0, done.stderr[-2000:]
+    logs = [log.read_text() for log in sorted((tmp_path / "logs").rglob("output.log"))]
+    assert len(logs) == 2
+    for log in logs:
+        assert "GPU available" in log and "Logging error" not in log
+
+
 def test_wandb_logs_offline_and_finishes(prepared_subset, tmp_path):
     cfg = tiny_config(prepared_subset, tmp_path, "logger=wandb", "trainer.fast_dev_run=false", "trainer.max_steps=2")
     result = run(cfg)

@@ -42,6 +42,13 @@ def check(cfg: DictConfig) -> None:
         raise BadInput(f"subspace.d must be a positive integer, got {cfg.subspace.d!r}; pass subspace.d=<integer>")
 
 
+def writes_to_fd(stream, fd: int) -> bool:
+    try:
+        return stream.fileno() == fd
+    except (AttributeError, OSError, ValueError):  # no file under it (io.UnsupportedOperation is an OSError)
+        return False
+
+
 @contextlib.contextmanager
 def output_to(path: Path, enabled: bool) -> Iterator[None]:
     """Send everything written to stdout and stderr (also by C code and child threads) to `path`."""
@@ -53,8 +60,12 @@ def output_to(path: Path, enabled: bool) -> Iterator[None]:
     try:
         with path.open("a", buffering=1) as file:
             os.dup2(file.fileno(), 1), os.dup2(file.fileno(), 2)
+            # Streams over fds 1 and 2 now write to the file and stay in place: a log handler made during
+            # this run (Lightning's, on first import) keeps writing to the next run's file, not a closed one.
+            stdout = contextlib.nullcontext() if writes_to_fd(sys.stdout, 1) else contextlib.redirect_stdout(file)
+            stderr = contextlib.nullcontext() if writes_to_fd(sys.stderr, 2) else contextlib.redirect_stderr(file)
             try:
-                with contextlib.redirect_stdout(file), contextlib.redirect_stderr(file):
+                with stdout, stderr:
                     yield
             finally:
                 sys.stdout.flush(), sys.stderr.flush()
