@@ -26,12 +26,12 @@ from torch import nn
 
 from intrinsic_dim import SubspaceModel, hadamard_transform
 from intrinsic_dim.config import compose
+from intrinsic_dim.core.kernels import compiled_kernels_available, hadamard_, hadamard_matmul
+from intrinsic_dim.core.vectorized import VectorizedRuns
 from intrinsic_dim.errors import BadInput
-from intrinsic_dim.kernels import compiled_kernels_available, hadamard_, hadamard_matmul
 from intrinsic_dim.machine import cpu_name
 from intrinsic_dim.memory import reuse_freed_memory
 from intrinsic_dim.tasks.vision.models import fully_connected
-from intrinsic_dim.vectorized import VectorizedRuns
 
 RESULTS = Path(__file__).parent / "results"
 BATCH = 128
@@ -229,10 +229,10 @@ def mnist_shaped(path: Path, examples: int) -> Path:
 
 def bench_training_together(kind: str, d: int, runs: int, examples: int) -> dict:
     """Whole runs of mnist_fc (one epoch of `examples`, validation, test): one after another against together
-    (intrinsic_dim.tasks.vectorized_classifier), alternated twice, the faster time of each."""
+    (the vision family's fit_group), alternated twice, the faster time of each."""
     # imported here: Lightning takes seconds to import, and each timing child (bench_step) would pay them
-    from intrinsic_dim.job import RunContext, execute
-    from intrinsic_dim.tasks.vectorized_classifier import fit_classifiers
+    from intrinsic_dim.run import fit_group, fit_one
+    from intrinsic_dim.tasks.family import RunContext
 
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as folder:
@@ -249,10 +249,10 @@ def bench_training_together(kind: str, d: int, runs: int, examples: int) -> dict
         for _ in range(2):
             started = time.perf_counter()
             for cfg, context in zip(cfgs, contexts, strict=True):
-                execute(cfg, context)
+                fit_one(cfg, context)
             separate.append(time.perf_counter() - started)
             started = time.perf_counter()
-            fit_classifiers(cfgs, contexts)
+            fit_group(cfgs, contexts)
             together.append(time.perf_counter() - started)
     return {"kind": kind, "d": d, "runs": runs, "examples": examples, "separate_s": min(separate),
             "together_s": min(together), "speedup": min(separate) / min(together)}  # fmt: skip
@@ -340,14 +340,14 @@ def markdown(results: dict) -> str:
         "",
         f"{v['runs']} runs of {v['net']} ({v['kind']}, d = {v['d']}, each its own seed, theta_0, P and batch): "
         f"their training steps one after another {v['separate_ms']:.2f} ms, as one vectorized step "
-        f"(intrinsic_dim.vectorized) {v['vectorized_ms']:.2f} ms: {v['speedup']:.2f}x the throughput.",
+        f"(intrinsic_dim.core.vectorized) {v['vectorized_ms']:.2f} ms: {v['speedup']:.2f}x the throughput.",
     ]
     t = results["together"]
     lines += [
         "",
         f"{t['runs']} whole runs of mnist_fc ({t['kind']}, d = {t['d']}, seeds 0-{t['runs'] - 1}; one epoch of "
         f"{t['examples']:,} MNIST-shaped examples, validation and test passes): one after another "
-        f"{t['separate_s']:.1f} s, trained together (task.group_job) {t['together_s']:.1f} s: "
+        f"{t['separate_s']:.1f} s, trained together (fit_group) {t['together_s']:.1f} s: "
         f"**{t['speedup']:.2f}x** the throughput.",
     ]
     lines += ["", "| target | goal | measured | met |", "|---|---|---|---|"]

@@ -23,8 +23,8 @@ from pathlib import Path
 import torch
 from core import RESULTS, _status_mb, reset_peak_rss, timed_ms
 
+from intrinsic_dim.core.subspace import SubspaceModel
 from intrinsic_dim.machine import cpu_name
-from intrinsic_dim.subspace import SubspaceModel
 from intrinsic_dim.tasks.language.models import sequence_classifier
 
 FULL = {"model": "minilm", "batch": 16, "length": 128, "dims": (1_000, 100_000), "blocks": 4, "block": 2}

@@ -21,17 +21,15 @@ import time
 from functools import partial
 from pathlib import Path
 
-import lightning as L
 import torch
-from hydra.utils import instantiate
 from torch.func import functional_call
 
 from intrinsic_dim.config import compose
-from intrinsic_dim.job import RunContext
 from intrinsic_dim.machine import cpu_name
+from intrinsic_dim.tasks.family import RunContext, family_named, seeded_build
+from intrinsic_dim.tasks.rl import es
 from intrinsic_dim.tasks.rl.envs import actions, make_env
-from intrinsic_dim.tasks.rl.es import evolve, scorer
-from intrinsic_dim.tasks.rl.policies import Standardize
+from intrinsic_dim.tasks.rl.es import scorer
 from intrinsic_dim.tasks.rl.population import Population
 from intrinsic_dim.tasks.rl.rollouts import Rollouts
 
@@ -68,15 +66,10 @@ def balancing_center(d: int, generations: int) -> tuple[Population, torch.Tensor
     """The population's network and a center that balances: the quick task's ES run at seed 0 (1,000 at d = 8)."""
     cfg = compose(["task=inverted_pendulum_es", "subspace=fastfood", f"subspace.d={d}", "seed=0",
                    f"task.budgets.quick.generations.subspace={generations}"])  # fmt: skip
-    L.seed_everything(cfg.seed, verbose=False)  # as job.execute: the same theta_0 as the study's run
-    trained = evolve(cfg, RunContext(Path(tempfile.mkdtemp()), None)).model
-    L.seed_everything(cfg.seed, verbose=False)
-    population = Population(instantiate(cfg.task.model), cfg.subspace)
-    # the center balances with the observation statistics it was trained with (buffers outside theta_D)
-    standardizers = [[m for m in model.modules() if isinstance(m, Standardize)] for model in (population.net, trained)]
-    for fresh, learned in zip(*standardizers, strict=True):
-        fresh.load_state_dict(learned.state_dict())
-    return population, trained.theta_d.detach().clone()
+    built = seeded_build(family_named("rl"), cfg)  # as the study's run: the same theta_0
+    es.fit(cfg, built, RunContext(Path(tempfile.mkdtemp()), None))
+    # the population's net keeps the observation statistics the center was trained with (buffers outside theta_D)
+    return built.state, built.state.solution.clone()
 
 
 def measure(members: int, episodes: int, d: int, steps: int, generations: int) -> dict:

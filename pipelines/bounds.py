@@ -1,7 +1,7 @@
-"""DVC stage `<family>_bounds`: compression bounds of the subspace runs of a family's sweep.
+"""DVC stage `bounds@<family>`: compression bounds of the subspace runs of a family's sweep.
 
 For each task in the profile's `bounds` list and each run of the kinds in `bounds.kinds`, every codebook option
-is bounded once and kept in results/<family>/bounds/ (reused on the next call); then
+is bounded once and kept in results/bounds/<family>/ (reused on the next call); then
 reports/<profile>/bounds/<family>/ (bounds.md, bounds.json with every row, figures/<task>.png) and
 metrics/<profile>/bounds/<family>/<task>.json for the option each task selects on training data.
 `python pipelines/bounds.py study.family=vision profile=quick`
@@ -20,7 +20,7 @@ from intrinsic_dim.bounds.cache import bounded
 from intrinsic_dim.bounds.report import markdown, plot_bounds, selected, write_metrics
 from intrinsic_dim.config import compose
 from intrinsic_dim.errors import one_line_errors
-from intrinsic_dim.study import manifest, store
+from intrinsic_dim.runs import manifest, store
 
 if __name__ == "__main__":
     with one_line_errors("bounds"):
@@ -29,17 +29,18 @@ if __name__ == "__main__":
         warnings.filterwarnings("ignore", ".*no `val_dataloader`")  # the fine-tune sees the training split only
         transformers.utils.logging.disable_progress_bar()  # no bar per restored language model
         family, profile, results = cfg.study.family, cfg.profile.name, Path(cfg.paths.results_dir)
-        study = manifest.read(manifest.manifest_path(results, family, "sweep", profile), f"dvc repro {family}_sweep")
+        study = manifest.read(manifest.manifest_path(results, family, "sweep", profile), f"dvc repro study@{family}")
         tasks = [task for task in cfg.profile.get("bounds", []) if task in study["tasks"]]
         runs = [(task, entry) for task in tasks for entry in study["tasks"][task]["runs"]
                 if entry["kind"] in cfg.bounds.kinds]  # fmt: skip
-        store.ensure_writable(results / family / "bounds")  # the stage's output, even with no run to bound
+        cache = results / "bounds" / family
+        store.ensure_writable(cache)  # the stage's output, even with no run to bound
         rows = []
         with tqdm(runs, desc=f"{family} bounds", unit="run", bar_format="{desc}: {n_fmt}/{total_fmt} runs "
                   "[{elapsed} elapsed, ~{remaining} left]") as bar:  # fmt: skip
             for task, entry in bar:
                 kinds = len(study["tasks"][task]["kinds"])
-                found, reused = bounded(results / entry["path"], results / family / "bounds", cfg, kinds)
+                found, reused = bounded(results / entry["path"], cache, cfg, kinds)
                 best = min(found, key=lambda row: row["catoni"])
                 bar.write(f"  {task:<24} {entry['kind']:<8} d={entry['d']:<9,} seed {entry['seed']:<3} "
                           f"Catoni {best['catoni']:.2%}  {'stored' if reused else 'bounded'}")  # fmt: skip

@@ -1,4 +1,4 @@
-"""DVC stage `<family>`: d_int90 of a family's tasks from its sweep manifest.
+"""DVC stage `report@<family>`: d_int90 of a family's tasks from its sweep manifest.
 
 Writes metrics/<profile>/<family>/<task>-<kind>.json (the numbers `dvc metrics show` prints) and
 reports/<profile>/<family>/ (summary.md, details.json, size_families.json with the spread of D and d_int90
@@ -16,7 +16,7 @@ from intrinsic_dim import tracking
 from intrinsic_dim.config import compose
 from intrinsic_dim.errors import one_line_errors
 from intrinsic_dim.plots import plot_comparison, plot_metric_vs_d, plot_size_family, plot_task_figures
-from intrinsic_dim.study import manifest
+from intrinsic_dim.runs import manifest
 from intrinsic_dim.study.report import (
     COLUMNS,
     comparisons,
@@ -33,7 +33,7 @@ if __name__ == "__main__":
     with one_line_errors("report"):
         cfg = compose(sys.argv[1:], config_name="study")
         family, profile = cfg.study.family, cfg.profile.name
-        command = f"dvc repro {family}_sweep"
+        command = f"dvc repro study@{family}"
         path = manifest.manifest_path(cfg.paths.results_dir, family, "sweep", profile)
         summary = summarize(manifest.read(path, command), Path(cfg.paths.results_dir), f"run `{command}` again")
         reports = Path(cfg.paths.reports_dir) / profile / family

@@ -1,6 +1,7 @@
-"""DVC stages `<family>_baseline` and `<family>_sweep`: one study stage of one task family.
+"""DVC stage `study@<family>`: the study of one task family, its baselines then its sweep (study.stage=all), or one
+of them (study.stage=baseline|sweep).
 
-`python pipelines/study.py study.family=vision study.stage=sweep profile=quick [trainer=gpu] [hydra/launcher=joblib]`
+`python pipelines/study.py study.family=vision profile=quick [study.stage=sweep] [trainer=gpu] [hydra/launcher=joblib]`
 """
 
 from intrinsic_dim.study.cli import main

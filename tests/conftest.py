@@ -12,8 +12,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from helpers import CIFAR_MIRROR, MNIST_MIRROR  # noqa: E402
-from intrinsic_dim import kernels  # noqa: E402
 from intrinsic_dim.config import compose  # noqa: E402
+from intrinsic_dim.core import kernels  # noqa: E402
 from intrinsic_dim.datasets.image_folders import read_image_tar  # noqa: E402
 
 

@@ -11,8 +11,8 @@ import scipy.linalg
 import torch
 
 from intrinsic_dim.config import compose
-from intrinsic_dim.projections import Projection
-from intrinsic_dim.projections.fastfood import FastfoodMaps, draw_fastfood_row
+from intrinsic_dim.core.projections import Projection
+from intrinsic_dim.core.projections.fastfood import FastfoodMaps, draw_fastfood_row
 from intrinsic_dim.run import requested
 from intrinsic_dim.study.coordinator import Study
 
@@ -82,8 +82,8 @@ def in_process_study(arguments: Sequence[str], fail=lambda overrides: False) -> 
     return Study(cfg, arguments, lambda overrides: compose(overrides, config_name="study"), launch).run()
 
 
-def crashing_group_job(cfgs, contexts):
-    """A task.group_job that fails as an out-of-memory error would."""
+def crashing_group_job(cfgs, builts, contexts):
+    """A family's fit_group that fails as an out-of-memory error would."""
     raise RuntimeError("not enough memory to train these runs together")
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from helpers import fails_in_one_line, in_process_study, study_arguments, succeeds
 from intrinsic_dim.config import CONF_DIR
-from intrinsic_dim.study import manifest
+from intrinsic_dim.runs import manifest
 
 TRAIN = [sys.executable, "-m", "intrinsic_dim.train", "logger=csv"]
 
@@ -65,7 +65,7 @@ def test_a_damaged_result_stops_the_report_with_the_fix(tmp_path, toy_study, dam
     result.write_text(result.read_text()[:40] if damage == "truncated" else json.dumps([1, 2]))
     line = fails_in_one_line(["python", "pipelines/report.py", *arguments])
     assert line.startswith(f"report: {result} is ")
-    assert line.endswith("; run `dvc repro toy_sweep` again")
+    assert line.endswith("; run `dvc repro study@toy` again")
 
 
 @pytest.mark.parametrize("damage", ["truncated", "not an object"])
@@ -85,12 +85,21 @@ def test_a_damaged_manifest_stops_the_report_with_the_fix(tmp_path, toy_study):
     path = manifest.manifest_path(tmp_path / "results", "toy", "sweep", "test")
     path.write_text("{")
     line = fails_in_one_line(["python", "pipelines/report.py", *arguments])
-    assert line == f"report: {path} is unreadable (JSONDecodeError); run `dvc repro toy_sweep` again"
+    assert line == f"report: {path} is unreadable (JSONDecodeError); run `dvc repro study@toy` again"
+
+
+def test_a_dataset_given_to_a_study_is_refused_before_any_run(tmp_path):
+    """Its runs would be filed and reported under the names (and paper values) of the tasks of another dataset."""
+    arguments = study_arguments(tmp_path, "vision", "baseline", "dataset=fashion_mnist")
+    line = fails_in_one_line(["python", "pipelines/study.py", *arguments])
+    assert line.startswith("study vision baseline: dataset=fashion_mnist would file another dataset's runs under")
+    assert line.endswith("write a task file that names its dataset (docs/adding-a-task.md) and list it in the profile")
+    assert not (tmp_path / "results").exists()
 
 
 def test_an_unknown_stage(tmp_path):
     line = fails_in_one_line(["python", "pipelines/study.py", *study_arguments(tmp_path, "toy", "survey")])
-    assert line == "study toy survey: study.stage must be baseline or sweep, got 'survey'"
+    assert line == "study toy survey: study.stage must be one of baseline, sweep, all, got 'survey'"
 
 
 def test_a_group_size_that_is_not_a_positive_integer(tmp_path):

@@ -17,10 +17,10 @@ from intrinsic_dim.bounds.pac_bayes import catoni_bound, occam_bound
 from intrinsic_dim.bounds.quantize import NearestLevel, dequantize, kmeans_levels, quantize, uniform_levels
 from intrinsic_dim.bounds.restore import restore
 from intrinsic_dim.config import compose
-from intrinsic_dim.errors import DataError
+from intrinsic_dim.core.subspace import SubspaceModel
+from intrinsic_dim.errors import BadInput, DataError
 from intrinsic_dim.run import run
-from intrinsic_dim.study import store
-from intrinsic_dim.subspace import SubspaceModel
+from intrinsic_dim.runs import store
 
 
 def test_occam_and_catoni_against_hand_computed_values():
@@ -123,7 +123,7 @@ def test_a_message_decodes_to_the_quantized_vector_and_its_parts_add_up():
     assert bits["bits"] == pytest.approx(sum(value for name, value in bits.items() if name != "bits"))
 
 
-BOUNDS = {"delta": 0.05, "levels": [4, 16], "quantizers": ["kmeans"], "epochs": 1, "lr": 1e-3,
+BOUNDS = {"accuracy": "acc", "delta": 0.05, "levels": [4, 16], "quantizers": ["kmeans"], "epochs": 1, "lr": 1e-3,
           "trainer": {"_target_": "lightning.Trainer", "accelerator": "cpu", "devices": 1, "deterministic": True,
                       "enable_progress_bar": False, "enable_model_summary": False}}  # fmt: skip
 
@@ -143,25 +143,24 @@ def stored_run(prepared_subset, tmp_path):
 def test_a_stored_run_is_rebuilt_exactly_and_its_decoded_model_has_the_reported_error(stored_run):
     directory, paths, result = stored_run
     options = OmegaConf.create(BOUNDS)
-    cfg, data, model = restore(directory, paths)
-    assert 1 - split_errors(model, data, cfg, options.trainer, ["val"])["val"] == pytest.approx(
-        result["metrics"]["val/acc"], abs=1e-6
-    )
-    message = compress(model, data, cfg, levels=4, quantizer="kmeans", epochs=1, lr=1e-3, trainer=options.trainer)
+    cfg, built = restore(directory, paths)
+    model = built.model
+    assert 1 - split_errors(cfg, built, "acc", ["val"])["val"] == pytest.approx(result["metrics"]["val/acc"], abs=1e-6)
+    message = compress(model, built.data, cfg, levels=4, quantizer="kmeans", epochs=1, lr=1e-3, trainer=options.trainer)
     assert len(message.levels) <= 4 and set(model.theta_d.detach().numpy()) <= set(message.levels)
-    _, _, decoded = restore(directory, paths)
+    _, decoded = restore(directory, paths)
     with torch.no_grad():
-        decoded.theta_d.copy_(torch.from_numpy(message.values()))
-    torch.testing.assert_close(decoded.theta_d, model.theta_d, rtol=0, atol=0)
-    assert split_errors(decoded, data, cfg, options.trainer, ["train"]) == split_errors(
-        model, data, cfg, options.trainer, ["train"]
-    )
+        decoded.model.theta_d.copy_(torch.from_numpy(message.values()))
+    torch.testing.assert_close(decoded.model.theta_d, model.theta_d, rtol=0, atol=0)
+    assert split_errors(cfg, decoded, "acc", ["train"]) == split_errors(cfg, built, "acc", ["train"])
+    with pytest.raises(BadInput, match="measures no 'f1' on train: bounds need a classification accuracy"):
+        split_errors(cfg, built, "f1", ["train"])
     rows = bound_run(directory, paths, options, kinds=1)
     assert [row["levels"] for row in rows] == [4, 16] and all(row["m"] == 512 for row in rows)
     for row in rows:
         assert row["train_error"] <= row["catoni"] <= 1 and row["train_error"] <= row["occam"] <= 1
         assert row["compression"] == pytest.approx(32 * row["D"] / row["bits"])
-    assert rows[0]["train_error"] == pytest.approx(split_errors(model, data, cfg, options.trainer, ["train"])["train"])
+    assert rows[0]["train_error"] == pytest.approx(split_errors(cfg, built, "acc", ["train"])["train"])
 
 
 @pytest.mark.slow
@@ -182,4 +181,4 @@ def test_a_damaged_or_full_space_run_is_refused_with_the_fix(stored_run, prepare
 def test_the_bounds_stage_without_a_sweep_names_the_stage_to_run(tmp_path):
     line = fails_in_one_line([sys.executable, "pipelines/bounds.py", "study.family=vision", "profile=test",
                               f"paths.results_dir={tmp_path / 'results'}"])  # fmt: skip
-    assert "does not exist; run `dvc repro vision_sweep` first" in line
+    assert "does not exist; run `dvc repro study@vision` first" in line

@@ -7,7 +7,8 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 from intrinsic_dim.config import CONF_DIR, compose
-from intrinsic_dim.study.identity import run_key
+from intrinsic_dim.run import Planned
+from intrinsic_dim.tasks.family import family_named
 
 
 def options(group: str) -> list[str]:
@@ -21,8 +22,11 @@ PROFILES = {name: OmegaConf.load(CONF_DIR / "profile" / f"{name}.yaml") for name
 @pytest.mark.parametrize("kind", options("subspace"))
 def test_every_task_and_kind_resolves_to_a_run_identity(task, kind):
     d = [f"subspace.d={100}"] if kind != "none" else []
-    _, settings, code = run_key(compose([f"task={task}", f"subspace={kind}", *d]))
-    assert settings["task"]["name"] == task and settings["subspace"]["kind"] == kind and len(code) == 64
+    cfg = compose([f"task={task}", f"subspace={kind}", *d])
+    planned = Planned.of(cfg)
+    assert planned.settings["task"]["name"] == task and planned.settings["subspace"]["kind"] == kind
+    assert len(planned.code) == 64 and planned.directory.parts[-3:-1] == ("sweep" if d else "baseline", task)
+    assert cfg.task.study.metric in family_named(cfg.task.family).reports(cfg)  # what its study reads, it stores
 
 
 @pytest.mark.parametrize("profile", PROFILES)

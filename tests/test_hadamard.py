@@ -6,7 +6,7 @@ import pytest
 import scipy.linalg
 import torch
 
-from intrinsic_dim import hadamard, kernels
+from intrinsic_dim.core import hadamard, kernels
 
 
 def test_compiled_kernels_build_on_this_machine():

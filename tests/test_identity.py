@@ -3,14 +3,15 @@ import shutil
 import pytest
 
 from intrinsic_dim.config import compose
-from intrinsic_dim.study import identity
-from intrinsic_dim.study.identity import code_fingerprint, module_closure, run_key
+from intrinsic_dim.run import Planned, code_modules
+from intrinsic_dim.runs import identity
+from intrinsic_dim.runs.identity import code_fingerprint, module_closure, run_key
 
 BASE = ["task=mnist_fc", "subspace=fastfood", "subspace.d=300"]
 
 
 def key(*overrides: str) -> str:
-    return run_key(compose([*BASE, *overrides]))[0]
+    return Planned.of(compose([*BASE, *overrides])).key
 
 
 @pytest.mark.parametrize(
@@ -51,28 +52,40 @@ def test_what_determines_a_result_changes_the_identity(overrides):
     assert key(*overrides) != key()
 
 
-def test_a_run_has_one_key_alone_or_grouped_and_its_group_job_is_part_of_its_code():
+def test_a_run_has_one_key_alone_or_grouped_and_its_group_trainer_is_part_of_its_code():
     cfg = compose(BASE)
-    assert key("together=[{d:100,seed:3}]") == key()
-    modules = module_closure([cfg.task.group_job], identity.PACKAGE_DIR)
-    assert {"intrinsic_dim.tasks.vectorized_classifier", "intrinsic_dim.vectorized"} <= set(modules)
-    assert key("task.group_job=intrinsic_dim.tasks.supervised.fit_classifier") != key()
+    assert key("together=[{d:100,seed:3}]") == key() == key("task.train_together=false")
+    modules = module_closure(code_modules(cfg), identity.PACKAGE_DIR)
+    assert {"intrinsic_dim.tasks.vision.together", "intrinsic_dim.core.vectorized"} <= set(modules)
 
 
 def test_identity_is_resolved_and_has_no_locations():
-    _, settings, _ = run_key(compose(BASE))
+    cfg = compose(BASE)
+    _, settings, _ = run_key(cfg, code_modules(cfg))
     assert settings["task"]["trainer"]["max_epochs"] == 5 and settings["task"]["optimizer"]["lr"] == 0.03
     assert settings["task"]["data"]["path"] == "<paths.prepared_dir>/mnist.pt"
     assert "budgets" not in settings["task"] and "study" not in settings["task"]
     assert "mirror" not in settings["dataset"]["source"]
 
 
-def test_the_fingerprint_covers_the_code_a_run_executes_and_nothing_else():
-    modules = module_closure(
-        ["intrinsic_dim.job", "intrinsic_dim.tasks.supervised.fit_classifier"], identity.PACKAGE_DIR
-    )
-    assert {"intrinsic_dim.projections.fastfood", "intrinsic_dim.kernels", "intrinsic_dim.subspace"} <= set(modules)
-    assert not {name for name in modules if name.startswith("intrinsic_dim.study") or name.endswith("tracking")}
+@pytest.mark.parametrize(
+    ("task", "family_modules"),
+    [
+        ("mnist_fc", {"intrinsic_dim.tasks.classification", "intrinsic_dim.tasks.vision.images"}),
+        ("mrpc_minilm", {"intrinsic_dim.tasks.language.finetune", "intrinsic_dim.tasks.language.pairs"}),
+        ("cartpole_es", {"intrinsic_dim.tasks.rl.es", "intrinsic_dim.tasks.rl.rollouts"}),
+        ("toy", {"intrinsic_dim.tasks.toy.problem"}),
+    ],
+)
+def test_the_fingerprint_covers_the_code_a_run_executes_and_nothing_else(task, family_modules):
+    cfg = compose([f"task={task}", "subspace=fastfood", "subspace.d=10"])
+    modules = set(module_closure([*code_modules(cfg), *identity.targets(identity.identity(cfg))], identity.PACKAGE_DIR))
+    core = {"intrinsic_dim.core.projections.fastfood", "intrinsic_dim.core.kernels", "intrinsic_dim.core.subspace"}
+    assert core | family_modules | {"intrinsic_dim.tasks.family"} <= modules
+    others = [[family] for family in {"vision", "language", "rl", "toy"} - {cfg.task.family}]
+    assert not {name for name in modules if name.split(".")[2:3] in others}  # another family's code changes nothing
+    unrelated = ("intrinsic_dim.study", "intrinsic_dim.runs", "intrinsic_dim.run", "intrinsic_dim.tracking")
+    assert not {name for name in modules if name.startswith(unrelated)}
 
 
 def test_code_changes_change_the_fingerprint_comments_do_not(tmp_path):
@@ -81,15 +94,15 @@ def test_code_changes_change_the_fingerprint_comments_do_not(tmp_path):
 
     def fingerprint() -> str:
         code_fingerprint.cache_clear()
-        return code_fingerprint(("intrinsic_dim.job",), package)
+        return code_fingerprint(("intrinsic_dim.tasks.family",), package)
 
     original = fingerprint()
-    fastfood = package / "projections" / "fastfood.py"
+    fastfood = package / "core" / "projections" / "fastfood.py"
     fastfood.write_text(fastfood.read_text().replace('"""Fastfood projection', '"""A Fastfood projection') + "# x\n")
     assert fingerprint() == original  # docstrings and comments do not run
     fastfood.write_text(fastfood.read_text().replace("out_sizes[row] * row_gains", "2 * out_sizes[row] * row_gains"))
     assert fingerprint() != original
     shutil.copytree(identity.PACKAGE_DIR, package, dirs_exist_ok=True)
-    kernel = package / "csrc" / "kernels.cpp"
+    kernel = package / "core" / "csrc" / "kernels.cpp"
     kernel.write_text(kernel.read_text() + "\n// a changed kernel\n")
     assert fingerprint() != original

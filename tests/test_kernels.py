@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from intrinsic_dim import kernels
-from intrinsic_dim.kernels import Segments, SparseLayout
+from intrinsic_dim.core import kernels
+from intrinsic_dim.core.kernels import Segments, SparseLayout
 
 
 def reference_long_rows(short_rows, index, gains):

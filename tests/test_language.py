@@ -13,11 +13,11 @@ from omegaconf import OmegaConf
 
 from helpers import MRPC_MIRROR, in_process_study, study_arguments
 from intrinsic_dim.config import compose
+from intrinsic_dim.core.subspace import SubspaceModel, trainable_tensors
 from intrinsic_dim.datasets.glue import GlueSource
 from intrinsic_dim.errors import DataError
 from intrinsic_dim.run import run
 from intrinsic_dim.study.report import markdown, paper_value, summarize, table_rows
-from intrinsic_dim.subspace import SubspaceModel, trainable_tensors
 from intrinsic_dim.tasks.language.metrics import MajorityClassRate, PositiveClassF1
 from intrinsic_dim.tasks.language.models import hub_reachable, sequence_classifier
 from intrinsic_dim.tasks.language.pairs import TokenizedPairs

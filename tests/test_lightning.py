@@ -8,7 +8,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from torchmetrics.classification import MulticlassAccuracy
 
 from intrinsic_dim import SubspaceModel
-from intrinsic_dim.tasks.supervised import Classifier
+from intrinsic_dim.tasks.classification import Classifier
 
 
 class Regression(L.LightningModule):

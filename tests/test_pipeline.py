@@ -21,10 +21,12 @@ def test_dvc_pipeline_runs_in_a_copy_of_the_repo_and_then_is_up_to_date(tmp_path
     succeeds(["git", "init", "-q"], copy)
     succeeds(["python", "pipelines/fetch_data.py"], copy)
 
-    first = succeeds(["dvc", "repro", "toy", "vision", "vision_bounds"], copy)
-    stages = ("prepare_mnist", "prepare_cifar10", "toy_baseline", "toy_sweep", "toy", "vision_baseline", "vision_sweep")
-    for stage in (*stages, "vision", "vision_bounds"):
+    first = succeeds(["dvc", "repro", "headline", "bounds@vision", "bounds@language"], copy)
+    families = ("toy", "vision", "language", "rl")
+    stages = ("prepare", *(f"{kind}@{family}" for kind in ("study", "report") for family in families))
+    for stage in (*stages, "bounds@vision", "bounds@language", "headline"):
         assert f"Running stage '{stage}'" in first
+    assert "Running stage 'benchmark_core'" not in first
     assert "wandb:" not in first and "GPU available" not in first  # per-run banners stay in the run logs
     toy = json.loads((copy / "metrics" / "test" / "toy" / "toy-fastfood.json").read_text())
     assert toy["D"] == 1000 and toy["solved"] == pytest.approx(10, rel=1e-6)
@@ -49,12 +51,17 @@ def test_dvc_pipeline_runs_in_a_copy_of_the_repo_and_then_is_up_to_date(tmp_path
     assert bound["train_err"] <= bound["bound"] <= 1 and 0 <= bound["held_out_err"] <= 1
     assert "| mnist_fc | fastfood |" in (copy / "reports" / "test" / "bounds" / "vision" / "bounds.md").read_text()
     assert (copy / "reports" / "test" / "bounds" / "vision" / "figures" / "mnist_fc.png").is_file()
+    headline = (copy / "reports" / "test" / "headline.md").read_text().splitlines()
+    assert headline[0] == "| task | family | kind | d_int90 | interval | seeds | paper |"
+    assert headline[2].startswith("| toy | toy | fastfood | 10 |") and "| mnist_fc | vision | fastfood |" in headline[3]
+    assert any(line.startswith("| cartpole_es | rl | fastfood |") for line in headline)
     shown = succeeds(["dvc", "metrics", "show"], copy).splitlines()
-    assert len(shown) == 7 and all(len(line) < 200 for line in shown)  # a header, a row per task and kind, a bound
+    assert len(shown) == 8 and all(len(line) < 200 for line in shown)  # a header, a row per task and kind, a bound
 
-    assert "Running stage" not in succeeds(["dvc", "repro", "toy", "vision", "vision_bounds"], copy)
+    assert "Running stage" not in succeeds(["dvc", "repro", "headline", "bounds@vision", "bounds@language"], copy)
 
-    plots = copy / "src" / "intrinsic_dim" / "plots.py"
-    plots.write_text(plots.read_text() + "# a comment changes no run\n")
-    again = succeeds(["dvc", "repro", "vision"], copy)
-    assert "Running stage 'vision_sweep'" in again and "stored" in again and " s\n" not in again
+    models = copy / "src" / "intrinsic_dim" / "tasks" / "vision" / "models.py"
+    models.write_text(models.read_text() + "# a comment changes no run\n")
+    again = succeeds(["dvc", "repro", "headline"], copy)
+    assert "Running stage 'study@vision'" in again and "stored" in again and " s\n" not in again  # nothing trained
+    assert "Running stage 'study@toy'" not in again and "Running stage 'study@rl'" not in again  # not their code

@@ -9,7 +9,7 @@ import torch
 from torch.func import functional_call
 
 from helpers import explicit_fastfood, materialize
-from intrinsic_dim.projections import PROJECTIONS, make_projection
+from intrinsic_dim.core.projections import PROJECTIONS, make_projection
 
 SIZES = [1500, 1000, 500, 37, 63]  # D = 3100: not a power of two, so Fastfood truncates L = 4096 to D
 KINDS = sorted(PROJECTIONS)
@@ -150,6 +150,6 @@ def test_dense_that_cannot_fit_names_the_alternatives(monkeypatch):
     class TinyMemory:
         available = 1000
 
-    monkeypatch.setattr("intrinsic_dim.projections.dense.psutil.virtual_memory", lambda: TinyMemory)
+    monkeypatch.setattr("intrinsic_dim.core.projections.dense.psutil.virtual_memory", lambda: TinyMemory)
     with pytest.raises(MemoryError, match="use subspace kind 'fastfood' or 'sparse'"):
         make_projection("dense", SIZES, d=10, seed=0)

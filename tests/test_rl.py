@@ -14,10 +14,11 @@ from stable_baselines3 import DQN
 
 from helpers import in_process_study, run_in_process, study_arguments
 from intrinsic_dim.config import compose
+from intrinsic_dim.core.subspace import SubspaceModel
 from intrinsic_dim.errors import BadInput
-from intrinsic_dim.job import RunContext
+from intrinsic_dim.run import fit_one
 from intrinsic_dim.study.report import summarize
-from intrinsic_dim.subspace import SubspaceModel
+from intrinsic_dim.tasks.family import RunContext
 from intrinsic_dim.tasks.rl import es
 from intrinsic_dim.tasks.rl.dqn import SubspaceDQNPolicy
 from intrinsic_dim.tasks.rl.envs import actions, make_env, policy_outputs, spaces
@@ -172,12 +173,12 @@ def test_standardized_observations_keep_d_and_go_with_the_stored_model():
 def test_es_standardizes_with_what_the_training_episodes_observed_before_each_generation(tmp_path, monkeypatch):
     generations = "task.budgets.test.generations.subspace=2"
     cfg = task_config("inverted_pendulum_es", "subspace=fastfood", "subspace.d=4", generations)
-    built, moments = [], []
+    made, moments = [], []
     set_moments = Standardize.set_moments
 
     def recorded_rollouts(*args, **kwargs):
-        built.append(make_rollouts(*args, **kwargs))
-        return built[-1]
+        made.append(make_rollouts(*args, **kwargs))
+        return made[-1]
 
     def recorded_moments(self, count, total, squares):
         moments.append((count, total.clone()))
@@ -185,8 +186,8 @@ def test_es_standardizes_with_what_the_training_episodes_observed_before_each_ge
 
     monkeypatch.setattr(es, "rollouts", recorded_rollouts)
     monkeypatch.setattr(Standardize, "set_moments", recorded_moments)
-    output = es.evolve(cfg, RunContext(log_dir=tmp_path, wandb_run=None))
-    training, evaluation = built
+    output = fit_one(cfg, RunContext(log_dir=tmp_path, wandb_run=None))
+    training, evaluation = made
     assert evaluation.observed is None and training.observed.count == training.steps
     [(count, total)] = moments  # the first generation plays unstandardized: nothing was observed before it
     assert 0 < count < training.steps  # the second generation's own observations come after it is scored

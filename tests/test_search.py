@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
+from intrinsic_dim.core.projections import PROJECTIONS
 from intrinsic_dim.errors import BadInput
-from intrinsic_dim.projections import PROJECTIONS
 from intrinsic_dim.study.intrinsic import Threshold, crossing, intrinsic_dimension, reaches
 from intrinsic_dim.study.report import show, threshold_estimate
 from intrinsic_dim.study.search import bracket, expected_bisections, next_dimensions

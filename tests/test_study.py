@@ -6,10 +6,10 @@ import re
 import pytest
 
 from helpers import in_process_study, study_arguments, succeeds
-from intrinsic_dim import job
+from intrinsic_dim import run as engine
 from intrinsic_dim.errors import BadInput
 from intrinsic_dim.plots import plot_comparison
-from intrinsic_dim.study import identity, manifest
+from intrinsic_dim.runs import identity, manifest
 from intrinsic_dim.study.progress import Progress
 from intrinsic_dim.study.report import comparisons, markdown, size_families, spread, summarize
 
@@ -18,13 +18,13 @@ from intrinsic_dim.study.report import comparisons, markdown, size_families, spr
 def trained(monkeypatch) -> list[tuple]:
     """(task, kind, d, seed) of every run actually trained, in order."""
     runs = []
-    execute = job.execute
+    execute = engine.fit_one
 
     def counting(cfg, context):
         runs.append((cfg.task.name, cfg.subspace.kind, cfg.subspace.d, cfg.seed))
         return execute(cfg, context)
 
-    monkeypatch.setattr(job, "execute", counting)
+    monkeypatch.setattr(engine, "fit_one", counting)
     return runs
 
 
@@ -114,21 +114,21 @@ def test_progress_into_a_file_is_whole_lines_with_the_count_after_each_trained_r
 def test_an_interrupted_study_says_how_to_resume_and_keeps_its_finished_runs(tmp_path, trained, monkeypatch, capfd):
     in_process_study(study_arguments(tmp_path, "toy", "baseline"))
     sweep = study_arguments(tmp_path, "toy", "sweep")
-    counting = job.execute
+    counting = engine.fit_one
 
     def interrupted_at_the_second_run(cfg, context):
         if len(trained) == 1:
             raise KeyboardInterrupt  # Ctrl-C while the second run trains
         return counting(cfg, context)
 
-    monkeypatch.setattr(job, "execute", interrupted_at_the_second_run)
+    monkeypatch.setattr(engine, "fit_one", interrupted_at_the_second_run)
     capfd.readouterr()
     with pytest.raises(SystemExit, match=r"^study toy sweep interrupted: .*; rerun the same command to resume$"):
         in_process_study(sweep)
     done, planned = re.search(r"(\d+)/(\d+) runs trained", capfd.readouterr().err.splitlines()[-1]).groups()
     assert int(done) < int(planned)  # the last bar shows the runs left, not a finished study
     finished = trained.copy()
-    monkeypatch.setattr(job, "execute", counting)
+    monkeypatch.setattr(engine, "fit_one", counting)
     trained.clear()
     in_process_study(sweep)
     assert len(finished) == 1 and finished[0] not in trained and trained

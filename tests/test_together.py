@@ -7,13 +7,14 @@ import pytest
 import torch
 from lightning.pytorch.loggers import Logger
 
-from helpers import in_process_study, job_in_process, study_arguments, succeeds
+from helpers import crashing_group_job, in_process_study, job_in_process, study_arguments, succeeds
 from intrinsic_dim.config import compose
 from intrinsic_dim.errors import BadInput
 from intrinsic_dim.run import groupable
-from intrinsic_dim.study import manifest
+from intrinsic_dim.runs import manifest
 from intrinsic_dim.study.coordinator import Pending, RunSpec, pack
-from intrinsic_dim.tasks.vectorized_classifier import OwnMetrics
+from intrinsic_dim.tasks.family import family_named
+from intrinsic_dim.tasks.vision.together import OwnMetrics
 
 
 def mnist_overrides(prepared: Path, results: Path, seed: int, d: int, *more: str) -> list[str]:
@@ -63,12 +64,12 @@ def test_a_malformed_or_repeated_together_entry_is_refused_in_one_line(prepared_
         job_in_process(mnist_overrides(prepared_subset, tmp_path, 0, 64, together), tmp_path / "logs")
 
 
-def test_a_group_that_fails_is_trained_one_by_one(prepared_subset, tmp_path):
-    """Whatever breaks the vectorized model (memory, a bug in the group job) costs time, not results."""
-    crashing = "task.group_job=helpers.crashing_group_job"
-    group = job_in_process(mnist_overrides(prepared_subset, tmp_path, 0, 64, crashing, "together=[{d:64,seed:1}]"),
+def test_a_group_that_fails_is_trained_one_by_one(prepared_subset, tmp_path, monkeypatch):
+    """Whatever breaks the vectorized model (memory, a bug in the group trainer) costs time, not results."""
+    monkeypatch.setattr(family_named("vision"), "fit_group", crashing_group_job)
+    group = job_in_process(mnist_overrides(prepared_subset, tmp_path, 0, 64, "together=[{d:64,seed:1}]"),
                            tmp_path / "logs")  # fmt: skip
-    alone = job_in_process(mnist_overrides(prepared_subset, tmp_path / "alone", 1, 64, crashing), tmp_path / "logs")
+    alone = job_in_process(mnist_overrides(prepared_subset, tmp_path / "alone", 1, 64), tmp_path / "logs")
     assert [result["seed"] for result in group] == [0, 1]
     assert all(result["provenance"]["trained_with"] == [] for result in group)
     assert group[1]["metrics"] == alone[0]["metrics"] and group[1]["key"] == alone[0]["key"]

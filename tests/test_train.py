@@ -10,11 +10,11 @@ import torch
 import wandb
 
 from helpers import ROOT, command, fails_in_one_line
-from intrinsic_dim import SubspaceModel, job, tracking
+from intrinsic_dim import SubspaceModel, tracking
+from intrinsic_dim import run as engine
 from intrinsic_dim.config import compose
 from intrinsic_dim.run import run
-from intrinsic_dim.study.identity import run_key
-from intrinsic_dim.study.store import RESULT_FILE, STATE_FILE
+from intrinsic_dim.runs.store import RESULT_FILE, STATE_FILE
 
 KINDS = ["none", "dense", "sparse", "fastfood", "said"]
 
@@ -67,13 +67,13 @@ def test_stored_theta_d_rebuilds_the_trained_model(prepared_subset, tmp_path):
 def test_a_finished_run_is_read_not_trained_again(prepared_subset, tmp_path, monkeypatch):
     cfg = tiny_config(prepared_subset, tmp_path, "subspace=fastfood", "subspace.d=8")
     first = run(cfg)
-    monkeypatch.setattr(job, "execute", lambda *args: pytest.fail("trained again"))
+    monkeypatch.setattr(engine, "fit_one", lambda *args: pytest.fail("trained again"))
     assert run(cfg) == first
     assert run(tiny_config(prepared_subset, tmp_path, "subspace=fastfood", "subspace.d=8", "logger=wandb")) == first
     path = stored(first, tmp_path)[0]
     for damaged in (path.read_text()[:50], "[1, 2]"):  # a write cut short, something else entirely
         path.write_text(damaged)
-        monkeypatch.setattr(job, "execute", lambda *args: (_ for _ in ()).throw(RuntimeError("retrained")))
+        monkeypatch.setattr(engine, "fit_one", lambda *args: (_ for _ in ()).throw(RuntimeError("retrained")))
         with pytest.raises(RuntimeError, match="retrained"):
             run(cfg)
 
@@ -143,7 +143,7 @@ def test_a_logger_that_cannot_start_never_costs_the_run(prepared_subset, tmp_pat
 def test_a_retried_run_replaces_the_logs_of_its_unfinished_attempt(tmp_path):
     cfg = compose(["task=toy", "subspace=fastfood", "subspace.d=10", "logger=wandb", f"paths.results_dir={tmp_path}"])
     cfg.paths.output_dir = str(tmp_path / "logs")
-    orphan = tmp_path / "logs" / run_key(cfg)[0][:10] / "wandb" / "offline-run-of-a-killed-attempt"
+    orphan = tmp_path / "logs" / engine.Planned.of(cfg).key[:10] / "wandb" / "offline-run-of-a-killed-attempt"
     orphan.mkdir(parents=True)
     result = run(cfg)
     assert not orphan.exists() and len(list(orphan.parent.glob("offline-run-*"))) == 1

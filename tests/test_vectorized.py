@@ -1,15 +1,15 @@
-"""Runs trained together (intrinsic_dim.vectorized) against the same runs trained alone."""
+"""Runs trained together (intrinsic_dim.core.vectorized) against the same runs trained alone."""
 
 import pytest
 import torch
 from torch import nn
 
 from intrinsic_dim.config import compose
+from intrinsic_dim.core.subspace import SubspaceModel
+from intrinsic_dim.core.vectorized import VectorizedRuns
 from intrinsic_dim.errors import BadInput
-from intrinsic_dim.job import RunContext, execute
-from intrinsic_dim.subspace import SubspaceModel
-from intrinsic_dim.tasks.vectorized_classifier import fit_classifiers
-from intrinsic_dim.vectorized import VectorizedRuns
+from intrinsic_dim.run import fit_group, fit_one
+from intrinsic_dim.tasks.family import RunContext
 
 KINDS = ["dense", "sparse", "fastfood", "said"]
 
@@ -105,12 +105,13 @@ def classifier_config(prepared, tmp_path, seed: int, d: int):
 def test_classification_runs_trained_together_end_as_each_run_alone(prepared_subset, tmp_path):
     """Two MNIST FC runs (seeds 0 and 1, d = 64 and 200, each its own rate): 4 epochs of 256 examples."""
     cfgs = [classifier_config(prepared_subset, tmp_path, seed, d) for seed, d in ((0, 64), (1, 200))]
-    together = fit_classifiers(cfgs, [RunContext(log_dir=tmp_path / "together", wandb_run=None)] * 2)
+    together = fit_group(cfgs, [RunContext(log_dir=tmp_path / "together", wandb_run=None)] * 2)
     for cfg, grouped in zip(cfgs, together, strict=True):
-        alone = execute(cfg, RunContext(log_dir=tmp_path / f"alone{cfg.seed}", wandb_run=None))
-        assert set(grouped.metrics) == set(alone.metrics) == {"val/acc", "test/acc"}
-        for name, value in alone.metrics.items():
-            assert grouped.metrics[name] == pytest.approx(value, abs=1 / 256 + 1e-6)  # at most one example apart
+        alone = fit_one(cfg, RunContext(log_dir=tmp_path / f"alone{cfg.seed}", wandb_run=None))
+        assert set(grouped.metrics) == set(alone.metrics) == {"train/loss", "val/acc", "test/acc"}
+        for name in ("val/acc", "test/acc"):
+            assert grouped.metrics[name] == pytest.approx(alone.metrics[name], abs=1 / 256 + 1e-6)  # one example
+        assert grouped.metrics["train/loss"] == pytest.approx(alone.metrics["train/loss"], rel=1e-3)
         assert alone.model.theta_d.abs().sum() > 0
         torch.testing.assert_close(grouped.model.theta_d, alone.model.theta_d, rtol=1e-3, atol=1e-5)
         torch.testing.assert_close(grouped.model.theta_0, alone.model.theta_0)  # the same init draws
@@ -120,7 +121,7 @@ def test_runs_of_different_tasks_are_not_trained_together(prepared_subset, tmp_p
     cfgs = [classifier_config(prepared_subset, tmp_path, 0, 64), classifier_config(prepared_subset, tmp_path, 1, 64)]
     cfgs[1].task.data.batch_size = 64
     with pytest.raises(BadInput, match="must share their task settings"):
-        fit_classifiers(cfgs, [RunContext(log_dir=tmp_path, wandb_run=None)] * 2)
+        fit_group(cfgs, [RunContext(log_dir=tmp_path, wandb_run=None)] * 2)
 
 
 def test_full_space_runs_are_not_trained_together(prepared_subset, tmp_path):
@@ -128,4 +129,4 @@ def test_full_space_runs_are_not_trained_together(prepared_subset, tmp_path):
     for cfg in cfgs:
         cfg.subspace = compose(["task=mnist_fc", "profile=test", "subspace=none"]).subspace
     with pytest.raises(BadInput, match="only subspace runs are trained together"):
-        fit_classifiers(cfgs, [RunContext(log_dir=tmp_path, wandb_run=None)] * 2)
+        fit_group(cfgs, [RunContext(log_dir=tmp_path, wandb_run=None)] * 2)

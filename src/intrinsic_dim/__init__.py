@@ -1,7 +1,7 @@
 """Training in random subspaces to measure the intrinsic dimension of objective landscapes."""
 
-from intrinsic_dim.hadamard import hadamard_transform
-from intrinsic_dim.projections import PROJECTIONS, make_projection
-from intrinsic_dim.subspace import SubspaceModel
+from intrinsic_dim.core.hadamard import hadamard_transform
+from intrinsic_dim.core.projections import PROJECTIONS, make_projection
+from intrinsic_dim.core.subspace import SubspaceModel
 
 __all__ = ["PROJECTIONS", "SubspaceModel", "hadamard_transform", "make_projection"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,13 +27,6 @@ def rate_at_dimension(rate: float, d: int | None, reference_d: int | None) -> fl
 OmegaConf.register_new_resolver("rate_at_d", rate_at_dimension, replace=True)  # conf/subspace/*.yaml
 
 
-def ensure_writable(directory: Path) -> None:
-    """Create `directory` if needed and write a file there; OSError if that is not possible."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryFile(dir=directory):
-        pass
-
-
 def compose(overrides: Sequence[str] = (), config_name: str = "train") -> DictConfig:
     """The config `python -m intrinsic_dim.train <overrides>` would see, without running Hydra's app.
 
@@ -45,3 +37,31 @@ def compose(overrides: Sequence[str] = (), config_name: str = "train") -> DictCo
         cfg = hydra_compose(config_name=config_name, overrides=list(overrides), return_hydra_config=True)
     HydraConfig.instance().set_config(cfg)
     return cfg
+
+
+def pipeline_profile() -> str:
+    """The profile `dvc repro` runs (conf/pipeline.yaml)."""
+    return OmegaConf.load(CONF_DIR / "pipeline.yaml").profile
+
+
+def profile_datasets(profile: str) -> list[str]:
+    """The datasets the tasks of `profile` read, each once, in the order the profile lists its tasks."""
+    names: list[str] = []
+    for task in compose([f"profile={profile}"]).profile.tasks:
+        dataset = compose([f"profile={profile}", f"task={task}"]).get("dataset")
+        if dataset is not None and dataset.name not in names:
+            names.append(dataset.name)
+    return names
+
+
+def requested_datasets(arguments: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(dataset names, the remaining overrides) of a data command's arguments: the one `dataset=<name>`, else every
+    dataset of `profile=<name>` (by default the profile of conf/pipeline.yaml)."""
+
+    def last(key: str) -> str | None:
+        values = [argument.split("=", 1)[1] for argument in arguments if argument.startswith(f"{key}=")]
+        return values[-1] if values else None
+
+    others = [argument for argument in arguments if not argument.startswith(("profile=", "dataset="))]
+    dataset = last("dataset")
+    return ([dataset] if dataset else profile_datasets(last("profile") or pipeline_profile())), others

@@ -1,6 +1,8 @@
 """One run of a task, the engine's unit of work: reuse its stored result, or train it and store the result.
 
 Every entry point comes here: a single CLI run, each job of a Hydra multirun, each run a study launches.
+Training goes through the task's family (intrinsic_dim.tasks.family): build, fit (or fit_group for several
+runs at once), evaluate.
 """
 
 from __future__ import annotations
@@ -20,16 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf
+from torch import nn
 
-from intrinsic_dim import job, tracking
+from intrinsic_dim import tracking
+from intrinsic_dim.core.subspace import SubspaceModel, trainable_tensors
 from intrinsic_dim.errors import BadInput
 from intrinsic_dim.machine import cpu_name
 from intrinsic_dim.memory import reuse_freed_memory
-from intrinsic_dim.study import store
-from intrinsic_dim.study.identity import run_key
-from intrinsic_dim.subspace import SubspaceModel, trainable_tensors
+from intrinsic_dim.runs import store
+from intrinsic_dim.runs.identity import run_key
+from intrinsic_dim.tasks import family as families
+from intrinsic_dim.tasks.family import RunContext, family_named, seeded_build
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +88,18 @@ def describe(model: torch.nn.Module) -> tuple[int, int, dict | None]:
     return sum(tensor.numel() for tensor in tensors), len(tensors), None
 
 
+@dataclass(frozen=True)
+class Trained:
+    metrics: dict[str, float]  # e.g. {"val/acc": 0.97, "test/acc": 0.96}
+    model: nn.Module  # the trained model: a SubspaceModel, or the full network for subspace=none
+
+
+def code_modules(cfg: DictConfig) -> list[str]:
+    """What computes a run: the family contract (its seeding order) and the family's own modules."""
+    family_named(cfg.task.family)  # an unknown family fails here, in one line
+    return [families.__name__, families.module_of(cfg.task.family)]
+
+
 @dataclass
 class Planned:
     """A run about to be read or trained: its settings, identity and result folder."""
@@ -97,7 +113,7 @@ class Planned:
     @classmethod
     def of(cls, cfg: DictConfig) -> Planned:
         check(cfg)
-        key, settings, code = run_key(cfg)
+        key, settings, code = run_key(cfg, code_modules(cfg))
         kind, d, seed = cfg.subspace.kind, cfg.subspace.d, cfg.seed
         directory = store.run_dir(cfg.paths.results_dir, cfg.task.family, cfg.task.name, kind, d, seed, key)
         return cls(cfg, key, settings, code, directory)
@@ -117,7 +133,7 @@ class Planned:
             config={"identity": self.settings, "code": self.code, "key": self.key}, **wandb_settings,
         )  # fmt: skip
 
-    def save(self, output: job.JobOutput, seconds: float, attempt: Path, trained_with: list[str]) -> dict:
+    def save(self, output: Trained, seconds: float, attempt: Path, trained_with: list[str]) -> dict:
         cfg, kind = self.cfg, self.cfg.subspace.kind
         D, tensors, state = describe(output.model)
         result = {
@@ -172,15 +188,37 @@ def failures_logged(quiet: bool) -> Iterator[None]:
         raise
 
 
-def train(cfg: DictConfig, planned: list[Planned], fit, **wandb_settings) -> tuple[list[job.JobOutput], float, Path]:
-    """Train `planned` with `fit(cfgs, contexts) -> outputs` (one job, or a group job), each run with its own
-    W&B run, in one log folder: the outputs, each run's share of the time, and that folder."""
+def splits(cfg: DictConfig) -> list[str]:
+    """The splits the task measures its metrics on (none for a family without data splits)."""
+    return list(cfg.task.get("evaluate") or [])
+
+
+def fit_one(cfg: DictConfig, context: RunContext) -> Trained:
+    """Build, fit and evaluate one run with its task's family."""
+    family = family_named(cfg.task.family)
+    built = seeded_build(family, cfg)
+    metrics = family.fit(cfg, built, context)
+    return Trained({**metrics, **family.evaluate(cfg, built, splits(cfg))}, built.model)
+
+
+def fit_group(cfgs: list[DictConfig], contexts: list[RunContext]) -> list[Trained]:
+    """Build each run (as it would be built alone), fit them together as one model, evaluate each alone."""
+    family = family_named(cfgs[0].task.family)
+    builts = [seeded_build(family, cfg) for cfg in cfgs]
+    fitted = family.fit_group(cfgs, builts, contexts)
+    return [Trained({**metrics, **family.evaluate(cfg, built, splits(cfg))}, built.model)
+            for cfg, built, metrics in zip(cfgs, builts, fitted, strict=True)]  # fmt: skip
+
+
+def train(cfg: DictConfig, planned: list[Planned], fit, **wandb_settings) -> tuple[list[Trained], float, Path]:
+    """Train `planned` with `fit(cfgs, contexts) -> outputs` (fit_group, or one run's fit_one), each run with
+    its own W&B run, in one log folder: the outputs, each run's share of the time, and that folder."""
     attempt = start_attempt(planned[0])
     with output_to(attempt / "output.log", enabled=cfg.quiet), contextlib.ExitStack() as stack:
         wandb_runs = [stack.enter_context(entry.open_wandb(attempt, **wandb_settings)) for entry in planned]
         started = time.perf_counter()
         with failures_logged(cfg.quiet):
-            contexts = [job.RunContext(attempt, wandb_run) for wandb_run in wandb_runs]
+            contexts = [RunContext(attempt, wandb_run) for wandb_run in wandb_runs]
             outputs = fit([entry.cfg for entry in planned], contexts)
         seconds = (time.perf_counter() - started) / len(planned)
         for wandb_run, output in zip(wandb_runs, outputs, strict=True):
@@ -195,7 +233,7 @@ def run(cfg: DictConfig) -> dict:
     stored = planned.stored()
     if stored is not None:
         return stored
-    (output,), seconds, attempt = train(cfg, [planned], lambda cfgs, contexts: [job.execute(cfgs[0], contexts[0])])
+    (output,), seconds, attempt = train(cfg, [planned], lambda cfgs, contexts: [fit_one(cfgs[0], contexts[0])])
     return planned.save(output, seconds, attempt, trained_with=[])
 
 
@@ -227,11 +265,13 @@ def members(cfg: DictConfig) -> list[DictConfig]:
 
 
 def groupable(cfg: DictConfig) -> bool:
-    """Whether the run may be trained together with others of its task and kind: a subspace run of a task with
-    a group job, on one device (on several, each process would draw the batch order of one run for all)."""
+    """Whether the run may be trained together with others of its task and kind: a subspace run whose family
+    trains groups and whose task allows it (`task.train_together`), on one device (on several, each process
+    would draw the batch order of one run for all)."""
     trainer = cfg.task.get("trainer") or {}
     one_device = trainer.get("devices", 1) == 1 and trainer.get("strategy", "auto") == "auto"
-    return cfg.subspace.kind != "none" and bool(cfg.task.get("group_job")) and one_device
+    allowed = family_named(cfg.task.family).trains_groups and cfg.task.get("train_together", True)
+    return cfg.subspace.kind != "none" and bool(allowed) and one_device
 
 
 def one_by_one(planned: list[Planned]) -> list[dict]:
@@ -249,7 +289,7 @@ def one_by_one(planned: list[Planned]) -> list[dict]:
 
 def run_together(cfg: DictConfig) -> list[dict]:
     """`run` for every run of `members(cfg)`; the unfinished ones are trained as one vectorized model
-    (`task.group_job`), each stored in its own folder as if trained alone. If training them together fails
+    (the family's fit_group), each stored in its own folder as if trained alone. If training them together fails
     for any reason but bad input (say, memory), each is trained alone instead."""
     planned = [Planned.of(member) for member in members(cfg)]
     results = [entry.stored() for entry in planned]
@@ -258,7 +298,7 @@ def run_together(cfg: DictConfig) -> list[dict]:
         return [result or run(entry.cfg) for entry, result in zip(planned, results, strict=True)]
     group = [planned[index] for index in todo]
     try:
-        outputs, seconds, attempt = train(cfg, group, get_method(cfg.task.group_job), reinit="create_new")
+        outputs, seconds, attempt = train(cfg, group, fit_group, reinit="create_new")
     except BadInput:
         raise
     except Exception as error:

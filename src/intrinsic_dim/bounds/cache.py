@@ -9,8 +9,8 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from intrinsic_dim.bounds.evaluate import bound_run
-from intrinsic_dim.study import store
-from intrinsic_dim.study.identity import code_fingerprint
+from intrinsic_dim.runs import store
+from intrinsic_dim.runs.identity import code_fingerprint
 
 
 def bounds_key(run_key: str, options: DictConfig, kinds: int) -> str:

@@ -13,8 +13,8 @@ from torch.nn.utils import parametrize
 
 from intrinsic_dim.bounds.description import Message
 from intrinsic_dim.bounds.quantize import NearestLevel, kmeans_levels, quantize, uniform_levels
-from intrinsic_dim.subspace import SubspaceModel
-from intrinsic_dim.tasks.supervised import Classifier
+from intrinsic_dim.core.subspace import SubspaceModel
+from intrinsic_dim.tasks.classification import Classifier
 
 QUANTIZERS = {"kmeans": kmeans_levels, "uniform": uniform_levels}
 

@@ -6,26 +6,26 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-import hydra
 from omegaconf import DictConfig
 
-from intrinsic_dim.bounds.compress import classifier, compress
+from intrinsic_dim.bounds.compress import compress
 from intrinsic_dim.bounds.description import FLOAT_BITS, description_bits
 from intrinsic_dim.bounds.pac_bayes import catoni_bound, occam_bound
 from intrinsic_dim.bounds.restore import restore
-from intrinsic_dim.subspace import SubspaceModel
+from intrinsic_dim.errors import BadInput
+from intrinsic_dim.tasks.family import Built, family_named
 
 
-def split_errors(model: SubspaceModel, data, cfg: DictConfig, trainer: DictConfig, splits) -> dict[str, float]:
-    """The 0-1 error (1 - the task's "acc" metric) of `model` on each split."""
-    evaluator = hydra.utils.instantiate(trainer, logger=False, enable_checkpointing=False)
-    errors = {}
-    module = classifier(model, cfg)  # evaluation projects once (SubspaceModel keeps theta_D without autograd)
-    for split in splits:
-        module.eval_split = split
-        evaluator.test(module, dataloaders=data.loader(split), verbose=False)
-        errors[split] = 1 - float(evaluator.callback_metrics[f"{split}/acc"])
-    return errors
+def split_errors(cfg: DictConfig, built: Built, accuracy: str, splits) -> dict[str, float]:
+    """The 0-1 error (1 - the task's `accuracy` metric) of the run on each split, measured by its family."""
+    metrics = family_named(cfg.task.family).evaluate(cfg, built, list(splits))
+    missing = [split for split in splits if f"{split}/{accuracy}" not in metrics]
+    if missing:
+        raise BadInput(
+            f"task {cfg.task.name} measures no {accuracy!r} on {', '.join(missing)}: bounds need a classification "
+            "accuracy; set bounds.accuracy to the name of one in task.metrics"
+        )
+    return {split: 1 - metrics[f"{split}/{accuracy}"] for split in splits}
 
 
 def options_count(options: DictConfig, kinds: int) -> int:
@@ -35,7 +35,8 @@ def options_count(options: DictConfig, kinds: int) -> int:
 
 def bound_run(directory: Path, paths: DictConfig, options: DictConfig, kinds: int) -> list[dict]:
     """One row per (codebook size, quantizer) for the run stored in `directory`: bits, errors and bounds."""
-    cfg, data, model = restore(directory, paths)
+    cfg, built = restore(directory, paths)
+    model, data = built.model, built.data
     held_out = "test" if "test" in cfg.task.evaluate else cfg.task.evaluate[-1]  # MRPC's labelled dev split
     m = len(data.loader("train").dataset)
     trained = copy.deepcopy(model.state_dict())  # each option starts from the trained run
@@ -49,7 +50,7 @@ def bound_run(directory: Path, paths: DictConfig, options: DictConfig, kinds: in
                 message, seeds=(cfg.seed, cfg.subspace.seed), scales=0 if scales is None else scales.numel(),
                 options=options_count(options, kinds),
             )  # fmt: skip
-            errors = split_errors(model, data, cfg, options.trainer, ("train", held_out))
+            errors = split_errors(cfg, built, options.accuracy, ("train", held_out))
             rows.append({
                 "task": cfg.task.name, "kind": cfg.subspace.kind, "d": cfg.subspace.d, "seed": cfg.seed,
                 "quantizer": quantizer, "levels": levels, "levels_used": len(message.levels),

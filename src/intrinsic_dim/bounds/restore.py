@@ -1,7 +1,7 @@
 """A stored subspace run rebuilt from its result: the settings it keeps (its identity) and its theta_d.
 
-The projection is regenerated from its seed and theta_0 from the init seed or the pretrained weights, in the
-order the task's job builds them (data, then model, after seeding everything from the run's seed);
+The projection is regenerated from its seed and theta_0 from the init seed or the pretrained weights, built by
+the task's family in the order every run is built (tasks.family.seeded_build);
 `SubspaceModel.load_state_dict` checks kind, d, seed and theta_0's digest, so a model that differs from the
 trained one is refused rather than bounded.
 """
@@ -11,15 +11,12 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
-import hydra
-import lightning as L
 import torch
 from omegaconf import DictConfig, OmegaConf
 
 from intrinsic_dim.errors import DataError
-from intrinsic_dim.job import in_subspace
-from intrinsic_dim.study import store
-from intrinsic_dim.subspace import SubspaceModel
+from intrinsic_dim.runs import store
+from intrinsic_dim.tasks.family import Built, family_named, seeded_build
 
 
 def with_paths(node, paths: DictConfig):
@@ -38,8 +35,8 @@ def run_config(result: dict, paths: DictConfig) -> DictConfig:
     return OmegaConf.create(with_paths(result["identity"], paths))
 
 
-def restore(directory: Path, paths: DictConfig) -> tuple[DictConfig, L.LightningDataModule, SubspaceModel]:
-    """(the run's settings, its data module, its trained SubspaceModel) from the run stored in `directory`."""
+def restore(directory: Path, paths: DictConfig) -> tuple[DictConfig, Built]:
+    """(the run's settings, its data and trained SubspaceModel) from the run stored in `directory`."""
     fix = f"train that run again (delete {directory} and rerun its sweep stage)"
     result = store.read(directory, fix)
     if result["kind"] == "none":
@@ -47,12 +44,10 @@ def restore(directory: Path, paths: DictConfig) -> tuple[DictConfig, L.Lightning
     cfg = run_config(result, paths)
     if "augment" in cfg.task.data:  # a bound's training error is over the training examples themselves
         cfg.task.data.augment = False
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
-    data = hydra.utils.instantiate(cfg.task.data)
-    model = in_subspace(hydra.utils.instantiate(cfg.task.model), cfg.subspace)
+    built = seeded_build(family_named(cfg.task.family), cfg)
     try:
         state = torch.load(directory / store.STATE_FILE, weights_only=False)
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as error:  # missing, truncated, not torch's
         raise DataError(f"{directory / store.STATE_FILE} is unreadable ({type(error).__name__}); {fix}") from error
-    model.load_state_dict(state)
-    return cfg, data, model
+    built.model.load_state_dict(state)
+    return cfg, built

@@ -1,8 +1,10 @@
-"""A study stage of one task family, as rounds of independent runs sent through a launcher.
+"""A study of one task family, as rounds of independent runs sent through a launcher.
 
 baseline: one round, the full-space run of every task and seed of the profile.
 sweep: the grid of every (task, kind, seed) in one round, then one round per bisection step of every search
-still open. Runs already stored are reused, never launched; the stage ends by writing its manifest.
+still open, its thresholds read from the baseline's manifest.
+all (the DVC stage): baseline, then sweep. Runs already stored are reused, never launched; each stage ends by
+writing its manifest.
 """
 
 from __future__ import annotations
@@ -19,14 +21,14 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from intrinsic_dim.core.projections import PROJECTIONS
 from intrinsic_dim.errors import BadInput
-from intrinsic_dim.projections import PROJECTIONS
-from intrinsic_dim.run import check, groupable
-from intrinsic_dim.study import manifest, store
-from intrinsic_dim.study.identity import run_key
+from intrinsic_dim.run import Planned, groupable
+from intrinsic_dim.runs import manifest, store
 from intrinsic_dim.study.intrinsic import Threshold, reaches
 from intrinsic_dim.study.progress import Progress, run_line
 from intrinsic_dim.study.search import expected_bisections, next_dimensions
+from intrinsic_dim.tasks.family import family_named
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Task:
 Compose = Callable[[Sequence[str]], DictConfig]  # overrides -> the config of that run
 Launch = Callable[[list[list[str]]], list[tuple[bool, Any]]]  # a batch of runs' overrides -> (ok, result or error)
 POLL_SECONDS = 0.5
+STAGES = {"baseline": ("baseline",), "sweep": ("sweep",), "all": ("baseline", "sweep")}  # study.stage
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,14 @@ class Study:
         mine = [name for name in self.profile.tasks if self.compose([f"task={name}"]).task.family == self.family]
         tasks = {}
         for name in mine:
-            task = self.compose([*self.arguments, f"task={name}"]).task
+            cfg = self.compose([*self.arguments, f"task={name}"])
+            task = cfg.task
+            reported = family_named(task.family).reports(cfg)
+            if task.study.metric not in reported:
+                raise BadInput(
+                    f"task {name}: study.metric {task.study.metric!r} is not one its runs report "
+                    f"({', '.join(reported)}); fix task.study.metric or task.evaluate"
+                )
             variants = task.budget.get("variants") or {None: []}
             for variant, overrides in variants.items():
                 selection = (f"task={name}",)
@@ -169,28 +179,41 @@ class Study:
         return tasks
 
     def run(self) -> dict:
-        if self.stage not in ("baseline", "sweep"):
-            raise BadInput(f"study.stage must be baseline or sweep, got {self.stage!r}")
+        """Every stage `study.stage` names, each ending with its manifest; the last stage's manifest."""
+        if self.stage not in STAGES:
+            raise BadInput(f"study.stage must be one of {', '.join(STAGES)}, got {self.stage!r}")
         together = self.cfg.study.together
         if not isinstance(together, int) or isinstance(together, bool) or together < 1:
             raise BadInput(f"study.together must be a positive integer (1: one run at a time), got {together!r}")
+        for argument in self.arguments:
+            if argument.startswith("dataset="):  # its runs would be filed and reported under the task's name
+                raise BadInput(
+                    f"{argument} would file another dataset's runs under the names of the tasks that read "
+                    f"{self.cfg.get('dataset', {}).get('name', 'theirs')}; write a task file that names its dataset "
+                    "(docs/adding-a-task.md) and list it in the profile"
+                )
         store.ensure_writable(self.results_dir)
         store.ensure_writable(Path(self.cfg.hydra.sweep.dir), "paths.log_dir")
-        self.progress = Progress(f"{self.family} {self.stage}")
+        for stage in STAGES[self.stage]:
+            study = self.run_stage(stage)
+        return study
+
+    def run_stage(self, stage: str) -> dict:
+        self.progress = Progress(f"{self.family} {stage}")
         finished = False
         try:
-            tasks = self.baselines() if self.stage == "baseline" else self.sweep()
+            tasks = self.baselines() if stage == "baseline" else self.sweep()
             finished = True
         except KeyboardInterrupt:  # one line, printed once the bar is closed, instead of a traceback
             sys.exit(
-                f"study {self.family} {self.stage} interrupted: its finished runs are stored in "
+                f"study {self.family} {stage} interrupted: its finished runs are stored in "
                 f"{self.results_dir}; rerun the same command to resume"
             )
         finally:
             self.progress.close(finished)
-        study = {"family": self.family, "stage": self.stage, "profile": self.profile.name,
+        study = {"family": self.family, "stage": stage, "profile": self.profile.name,
                  "seeds": list(self.profile.seeds), "tasks": tasks}  # fmt: skip
-        manifest.write(manifest.manifest_path(self.results_dir, self.family, self.stage, self.profile.name), study)
+        manifest.write(manifest.manifest_path(self.results_dir, self.family, stage, self.profile.name), study)
         return study
 
     # -- the two stages --
@@ -204,7 +227,7 @@ class Study:
                 for task in tasks}  # fmt: skip
 
     def sweep(self) -> dict:
-        command = f"dvc repro {self.family}_baseline"
+        command = f"dvc repro study@{self.family}"
         baseline = manifest.read(
             manifest.manifest_path(self.results_dir, self.family, "baseline", self.profile.name), command
         )
@@ -307,11 +330,10 @@ class Study:
         metrics: dict[str, str] = {}
         for spec in specs:
             cfg = self.job_config(spec)
-            check(cfg)
-            key = run_key(cfg)[0]
+            planned = Planned.of(cfg)
+            key, directory = planned.key, planned.directory
             metrics[spec.task] = cfg.task.study.metric
-            directory = store.run_dir(self.results_dir, self.family, spec.task, spec.kind, spec.d, spec.seed, key)
-            stored = store.load(directory, key)
+            stored = planned.stored()
             if stored is not None:
                 results[spec] = stored
                 self.progress.line(spec.line(stored, metrics[spec.task], reused=True), trained=False)

@@ -11,7 +11,7 @@ import json
 import statistics
 from pathlib import Path
 
-from intrinsic_dim.study import store
+from intrinsic_dim.runs import store
 from intrinsic_dim.study.intrinsic import intrinsic_dimension, reaches
 
 
@@ -139,17 +139,42 @@ def table_rows(summary: dict) -> list[list[str]]:
                 for name, estimate in facts["d_int"].items()
                 if name != facts["headline"]
             )
-            paper = ""
-            if facts["paper"]:
-                paper = f"{facts['paper']['d_int90']:,}"
-                if headline["value"] is not None:
-                    paper += f" ({round(100 * (headline['value'] / facts['paper']['d_int90'] - 1)):+d}%)"
             baseline = f"{facts['metric']} {facts['baseline']:.4g}"
             if facts.get("chance"):
                 baseline += f" ({facts['chance']['label']} {facts['chance']['value']:.4g})"
             rows.append([task, kind, f"{facts['D']:,}", baseline,
-                         str(facts["seeds"]), show(headline), headline["label"], others or "-", paper])  # fmt: skip
+                         str(facts["seeds"]), show(headline), headline["label"], others or "-",
+                         paper_cell(facts)])  # fmt: skip
     return rows
+
+
+def paper_cell(facts: dict) -> str:
+    """The paper's d_int90 and how far the headline value is from it, or nothing where no paper reports one."""
+    if not facts["paper"]:
+        return ""
+    value, paper = facts["d_int"][facts["headline"]]["value"], facts["paper"]["d_int90"]
+    return f"{paper:,}" + (f" ({round(100 * (value / paper - 1)):+d}%)" if value is not None else "")
+
+
+HEADLINE_COLUMNS = ("task", "family", "kind", "d_int90", "interval", "seeds", "paper")
+
+
+def headline_markdown(summaries: dict[str, dict]) -> str:
+    """One row per task and kind of every family's summary ({family: summary}): the headline d_int90, its
+    interval over the seeds (where there are several) and the paper's value."""
+    lines = ["| " + " | ".join(HEADLINE_COLUMNS) + " |", "|" + "---|" * len(HEADLINE_COLUMNS)]
+    for family, summary in summaries.items():
+        for task, kinds in summary.items():
+            for kind, facts in kinds.items():
+                estimate = facts["d_int"][facts["headline"]]
+                if estimate.get("undefined") or estimate["value"] is None:
+                    value = "undefined" if estimate.get("undefined") else "not reached"
+                else:
+                    value = ("<= " if estimate["upper_bound"] else "") + f"{estimate['value']:,.0f}"
+                interval = "[{:,.0f}, {:,.0f}]".format(*estimate["interval"]) if estimate.get("interval") else "-"
+                cells = (task, family, kind, value, interval, str(facts["seeds"]), paper_cell(facts) or "-")
+                lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def spreads(summary: dict) -> dict:

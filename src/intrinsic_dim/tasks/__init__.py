@@ -1,1 +1,1 @@
-"""Task jobs: what trains one run of each task family (see intrinsic_dim.job for the contract)."""
+"""Task families, one folder each (toy, vision, language, rl), registered by name (see family.py)."""

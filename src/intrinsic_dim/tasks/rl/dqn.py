@@ -21,7 +21,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList, EvalC
 from stable_baselines3.common.vec_env import DummyVecEnv
 from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 
-from intrinsic_dim.job import JobOutput, RunContext, in_subspace
+from intrinsic_dim.tasks.family import Built, RunContext, in_subspace
 from intrinsic_dim.tasks.rl.envs import make_env
 from intrinsic_dim.tasks.rl.es import EVALUATION_SEED, rollouts
 
@@ -74,8 +74,14 @@ class LogEpisodes(BaseCallback):
             self.wandb_run.log({"train/mean_return": mean_return, "train/env_steps": self.num_timesteps})
 
 
-def learn_q(cfg: DictConfig, context: RunContext) -> JobOutput:
-    """DQN for `dqn.timesteps` environment steps, then the greedy policy's mean return on the evaluation episodes."""
+def build(cfg: DictConfig) -> Built:
+    """Nothing yet: SB3 makes the online and target Q-networks itself (SubspaceDQNPolicy seeds them)."""
+    return Built(None, None)
+
+
+def fit(cfg: DictConfig, built: Built, context: RunContext) -> dict[str, float]:
+    """DQN for `dqn.timesteps` environment steps; `built.model` becomes the greedy policy's Q-network (the best
+    on validation, when validation scored any)."""
     policy_kwargs = {
         "net": OmegaConf.to_container(cfg.task.model, resolve=True),
         "subspace": {"kind": cfg.subspace.kind, "d": cfg.subspace.d, "seed": cfg.subspace.seed},
@@ -98,16 +104,20 @@ def learn_q(cfg: DictConfig, context: RunContext) -> JobOutput:
     if best.state is not None:
         q_network.load_state_dict(best.state)
     q_network.set_training_mode(False)
+    built.model = q_network.q_net
+    metrics = {"train/env_steps": float(agent.num_timesteps)}
+    if best.state is not None:
+        metrics["val/best_return"] = float(callbacks[0].best_mean_reward)
+    return metrics
+
+
+def evaluate(cfg: DictConfig, built: Built) -> dict[str, float]:
+    """The greedy policy's mean return on the evaluation episodes, which nothing was chosen on."""
     evaluation = rollouts(cfg.task.env)
     seeds = [EVALUATION_SEED + episode for episode in range(cfg.task.evaluation.episodes)]
     try:
         with torch.no_grad():
-            final = evaluation.returns(lambda _: lambda seen: q_network.q_net(seen), 1, seeds)
+            final = evaluation.returns(lambda _: lambda seen: built.model(seen), 1, seeds)
     finally:
         evaluation.close()
-    if context.wandb_run is not None:
-        context.wandb_run.log({"eval/return": float(final[0]), "train/env_steps": agent.num_timesteps})
-    metrics = {"eval/return": float(final[0]), "train/env_steps": float(agent.num_timesteps)}
-    if best.state is not None:
-        metrics["val/best_return"] = float(callbacks[0].best_mean_reward)
-    return JobOutput(metrics=metrics, model=q_network.q_net)
+    return {"eval/return": float(final[0])}

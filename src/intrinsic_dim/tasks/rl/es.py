@@ -8,8 +8,8 @@ stops early once the center has scored `stop.at_return` (the most the training e
 `stop.generations` generations running. A policy that standardizes its observations (policies.Standardize)
 gets, before each generation, the mean and std of every observation the training episodes met so far, as in
 Salimans et al.; evaluation and the stored model keep the last generation's. The run's metric is the mean
-return of the last scored center over `evaluation.episodes` fixed-seed episodes, so the same seed gives the
-same return.
+return of the last scored center over `evaluation.episodes` fixed-seed episodes (scored as a population of
+one, as in training), so the same seed gives the same return.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import torch
 from evotorch import Problem
 from omegaconf import DictConfig
 
-from intrinsic_dim.job import JobOutput, RunContext
+from intrinsic_dim.tasks.family import Built, RunContext
 from intrinsic_dim.tasks.rl.policies import Standardize
 from intrinsic_dim.tasks.rl.population import Population
 from intrinsic_dim.tasks.rl.rollouts import Rollouts
@@ -55,14 +55,19 @@ def rollouts(env: DictConfig, episode_steps: int | None = None, observe: bool = 
     return Rollouts(env.id, kwargs, env.envs, env.vectorization, env.step_timeout, env.retries, observe)
 
 
-def evolve(cfg: DictConfig, context: RunContext) -> JobOutput:
-    """ES from x = 0 for up to `es.generations`; the metric: the last scored center's mean evaluation return."""
+def build(cfg: DictConfig) -> Built:
+    """The policy net in its subspace, as the population every generation is drawn from."""
+    population = Population(hydra.utils.instantiate(cfg.task.model), cfg.subspace)
+    return Built(None, population.model, population)
+
+
+def fit(cfg: DictConfig, built: Built, context: RunContext) -> dict[str, float]:
+    """ES from x = 0 for up to `es.generations`; `built.model` is left at the last scored center."""
     es = cfg.task.es
     logging.getLogger("evotorch").setLevel(logging.WARNING)  # its per-problem INFO lines, once per run
-    population = Population(hydra.utils.instantiate(cfg.task.model), cfg.subspace)
+    population = built.state
     standardizers = [module for module in population.net.modules() if isinstance(module, Standardize)]
     training = rollouts(cfg.task.env, cfg.task.env.train_steps, observe=bool(standardizers))
-    evaluation = rollouts(cfg.task.env)
     score = scorer(population, training)
     centers: list[tuple[torch.Tensor, float]] = []  # each generation's center and its return, scored with it
     generation = 0
@@ -96,15 +101,22 @@ def evolve(cfg: DictConfig, context: RunContext) -> JobOutput:
                                        "train/env_steps": training.steps}, step=generation)  # fmt: skip
             if converged():
                 break
-        center = centers[-1][0] if centers else torch.zeros(population.size)
-        seeds = [EVALUATION_SEED + episode for episode in range(cfg.task.evaluation.episodes)]
-        final = scorer(population, evaluation)(center[None], seeds)
     finally:
-        training.close(), evaluation.close()
-    metrics = {
-        "eval/return": float(final[0]),
+        training.close()
+    built.model = population.set_solution(centers[-1][0] if centers else torch.zeros(population.size))
+    return {
         "train/env_steps": float(training.steps),
         "train/generations": float(len(centers)),
-        "train/env_restarts": float(training.restarts + evaluation.restarts),
+        "train/env_restarts": float(training.restarts),
     }
-    return JobOutput(metrics=metrics, model=population.set_solution(center))
+
+
+def evaluate(cfg: DictConfig, built: Built) -> dict[str, float]:
+    """The mean return of the trained center over the fixed-seed evaluation episodes."""
+    evaluation = rollouts(cfg.task.env)
+    seeds = [EVALUATION_SEED + episode for episode in range(cfg.task.evaluation.episodes)]
+    try:
+        final = scorer(built.state, evaluation)(built.state.solution[None], seeds)
+    finally:
+        evaluation.close()
+    return {"eval/return": float(final[0]), "eval/env_restarts": float(evaluation.restarts)}

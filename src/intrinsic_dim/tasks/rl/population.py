@@ -12,8 +12,8 @@ from omegaconf import DictConfig
 from torch import nn
 from torch.func import functional_call, vmap
 
-from intrinsic_dim.job import in_subspace
-from intrinsic_dim.subspace import SubspaceModel, trainable_tensors
+from intrinsic_dim.core.subspace import SubspaceModel, trainable_tensors
+from intrinsic_dim.tasks.family import in_subspace
 
 
 class Population:
@@ -29,6 +29,7 @@ class Population:
         else:
             self.theta_0 = torch.cat([tensor.detach().reshape(-1) for tensor in tensors])
             self.size = self.theta_0.numel()
+        self.solution = torch.zeros(self.size)  # x of the model, set by set_solution
 
     @property
     def D(self) -> int:
@@ -60,6 +61,7 @@ class Population:
     @torch.no_grad()
     def set_solution(self, x: torch.Tensor) -> nn.Module:
         """The run's model at solution x: theta_d = x in a subspace, the parameters theta_0 + x in full space."""
+        self.solution = x
         if isinstance(self.model, SubspaceModel):
             self.model.theta_d.copy_(x.to(self.model.theta_d.dtype))
             return self.model

@@ -1,1 +1,20 @@
-"""Image classification: prepared image tensors and the networks of Li et al. 2018."""
+"""Image classification (Li et al. 2018): prepared image tensors, the FC, LeNet and ResNet networks, and several
+subspace runs of one task trained together as one vectorized model."""
+
+from omegaconf import DictConfig
+
+from intrinsic_dim.tasks.classifying import Classifying
+from intrinsic_dim.tasks.family import Built, RunContext, register
+
+
+class Vision(Classifying):
+    name = "vision"
+    trains_groups = True
+
+    def fit_group(self, cfgs: list[DictConfig], builts: list[Built], contexts: list[RunContext]) -> list[dict]:
+        from intrinsic_dim.tasks.vision.together import fit_together
+
+        return fit_together(cfgs, builts, contexts)
+
+
+register(Vision())

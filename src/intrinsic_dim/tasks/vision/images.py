@@ -90,7 +90,7 @@ class PreparedImages(L.LightningDataModule):
             return
         if not self.path.is_file():
             raise DataError(
-                f"prepared data {self.path} is missing; run `dvc repro prepare_{self.path.stem}` "
+                f"prepared data {self.path} is missing; run `dvc repro prepare` "
                 f"(or python pipelines/prepare.py dataset={self.path.stem})"
             )
         prepared = torch.load(self.path)

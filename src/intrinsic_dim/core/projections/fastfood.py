@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from intrinsic_dim.kernels import Segments, fastfood_backward, fastfood_forward, hadamard_
-from intrinsic_dim.projections.base import Projection
+from intrinsic_dim.core.kernels import Segments, fastfood_backward, fastfood_forward, hadamard_
+from intrinsic_dim.core.projections.base import Projection
 
 
 def next_power_of_two(n: int) -> int:

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from intrinsic_dim.core.projections import make_projection
 from intrinsic_dim.errors import BadInput
-from intrinsic_dim.projections import make_projection
 
 
 def tensor_digest(tensor: torch.Tensor) -> str:

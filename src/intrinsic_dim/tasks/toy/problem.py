@@ -7,10 +7,7 @@ of codimension `groups`, so a random d-dimensional subspace reaches zero loss if
 from __future__ import annotations
 
 import torch
-from omegaconf import DictConfig
 from torch import nn
-
-from intrinsic_dim.job import JobOutput, RunContext, in_subspace
 
 
 class GroupSums(nn.Module):
@@ -26,8 +23,8 @@ class GroupSums(nn.Module):
         return (sums - self.targets).square().sum()
 
 
-def minimize(model: nn.Module, lr: float, max_iterations: int) -> float:
-    """Full-batch L-BFGS to (numerical) convergence; the final loss."""
+def minimize(model: nn.Module, lr: float, max_iterations: int) -> None:
+    """Full-batch L-BFGS to (numerical) convergence."""
     optimizer = torch.optim.LBFGS(
         model.parameters(),
         lr=lr,
@@ -44,15 +41,3 @@ def minimize(model: nn.Module, lr: float, max_iterations: int) -> float:
         return loss
 
     optimizer.step(closure)
-    with torch.no_grad():
-        return model().item()
-
-
-def solve(cfg: DictConfig, context: RunContext) -> JobOutput:
-    model = in_subspace(GroupSums(cfg.task.groups, cfg.task.group_size, cfg.seed), cfg.subspace)
-    with torch.no_grad():
-        initial = model().item()
-    loss = minimize(model, cfg.subspace.lr, cfg.task.max_iterations)
-    if context.wandb_run is not None:
-        context.wandb_run.log({"loss": loss, "initial_loss": initial})
-    return JobOutput(metrics={"loss": loss, "initial_loss": initial}, model=model)

@@ -22,7 +22,7 @@ PACKAGE = "intrinsic_dim"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 IDENTITY_GROUPS = ("task", "subspace", "seed", "dataset")
 NOT_IDENTITY = {
-    "task": ("family", "study", "budget", "budgets", "group_job"),  # a run is the same trained alone or in a group
+    "task": ("study", "budget", "budgets", "train_together"),  # a run is the same alone or in a group
     "task.trainer": (  # how a run is shown and where it runs, not what it computes
         "accelerator", "deterministic", "enable_progress_bar", "enable_model_summary", "enable_checkpointing",
         "log_every_n_steps", "default_root_dir",
@@ -30,7 +30,7 @@ NOT_IDENTITY = {
     "dataset.source": ("root", "mirror", "download"),
 }  # fmt: skip
 # Files besides Python modules that a module's code depends on.
-EXTRA_SOURCES = {"intrinsic_dim.kernels": ("csrc",)}
+EXTRA_SOURCES = {"intrinsic_dim.core.kernels": ("core/csrc",)}
 
 
 def identity(cfg: DictConfig) -> dict:
@@ -53,10 +53,10 @@ def identity(cfg: DictConfig) -> dict:
 
 
 def targets(node) -> Iterable[str]:
-    """Every `_target_` and the `job` named in a resolved config."""
+    """Every `_target_` named in a resolved config."""
     if isinstance(node, dict):
         for key, value in node.items():
-            if key in ("_target_", "job") and isinstance(value, str):
+            if key == "_target_" and isinstance(value, str):
                 yield value
             else:
                 yield from targets(value)
@@ -129,12 +129,10 @@ def code_fingerprint(roots: tuple[str, ...], root: Path = PACKAGE_DIR) -> str:
     return digest.hexdigest()
 
 
-def run_key(cfg: DictConfig) -> tuple[str, dict, str]:
-    """(key, identity, code fingerprint) of the run `cfg` describes: the key names its result folder."""
+def run_key(cfg: DictConfig, modules: Iterable[str]) -> tuple[str, dict, str]:
+    """(key, identity, code fingerprint) of the run `cfg` describes, computed by `modules` (its family's, which
+    train it alone or in a group) and the `_target_`s of its settings: the key names its result folder."""
     settings = identity(cfg)
-    # the group job is left out of the settings (a run is the same alone or grouped), not out of the code:
-    # a change to it changes every run it may train
-    group_job = [cfg.task.group_job] if cfg.task.get("group_job") else []
-    code = code_fingerprint(tuple(sorted({"intrinsic_dim.job", *targets(settings), *group_job})))
+    code = code_fingerprint(tuple(sorted({*modules, *targets(settings)})))
     key = hashlib.sha256(json.dumps({"identity": settings, "code": code}, sort_keys=True).encode()).hexdigest()
     return key, settings, code

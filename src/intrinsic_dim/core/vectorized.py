@@ -17,8 +17,8 @@ import torch
 from torch import nn
 from torch.func import functional_call, vmap
 
+from intrinsic_dim.core.subspace import SubspaceModel
 from intrinsic_dim.errors import BadInput
-from intrinsic_dim.subspace import SubspaceModel
 
 CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from intrinsic_dim.core.projections.base import Projection
+from intrinsic_dim.core.projections.dense import DenseProjection
+from intrinsic_dim.core.projections.fastfood import FastfoodMaps, FastfoodProjection
+from intrinsic_dim.core.projections.said import SAIDProjection
+from intrinsic_dim.core.projections.sparse import SparseProjection
 from intrinsic_dim.errors import BadInput
-from intrinsic_dim.projections.base import Projection
-from intrinsic_dim.projections.dense import DenseProjection
-from intrinsic_dim.projections.fastfood import FastfoodMaps, FastfoodProjection
-from intrinsic_dim.projections.said import SAIDProjection
-from intrinsic_dim.projections.sparse import SparseProjection
 
 PROJECTIONS: dict[str, type[Projection]] = {
     cls.kind: cls for cls in (DenseProjection, SparseProjection, FastfoodProjection, SAIDProjection)

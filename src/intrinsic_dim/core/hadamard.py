@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from intrinsic_dim.kernels import hadamard
+from intrinsic_dim.core.kernels import hadamard
 
 
 class _HadamardTransform(torch.autograd.Function):

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from intrinsic_dim.errors import DataError
+from intrinsic_dim.runs.atomic import write_json
 
 
 def manifest_path(results_dir: str | Path, family: str, stage: str, profile: str) -> Path:
@@ -16,10 +17,7 @@ def manifest_path(results_dir: str | Path, family: str, stage: str, profile: str
 
 
 def write(path: Path, manifest: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(manifest, indent=2) + "\n")
-    temporary.replace(path)
+    write_json(path, manifest)
 
 
 def read(path: Path, stage_command: str) -> dict:

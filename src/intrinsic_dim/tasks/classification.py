@@ -1,8 +1,9 @@
-"""Supervised classification with Lightning: the job of every image (and, later, text) classification task.
+"""Supervised classification with Lightning, shared by the families that classify (images, text).
 
 The LightningModule takes the network (already wrapped in its subspace, or not), the optimizer and the
 scheduler from config, and reads batches either as (inputs, labels) tuples or as dicts with a "labels" entry
-(the form Hugging Face models take as keyword arguments).
+(the form Hugging Face models take as keyword arguments). A data module gives `loader(split, shuffle=False)`
+for every split it has.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from omegaconf import DictConfig
 from torch import nn
 from torchmetrics import Metric, MetricCollection
 
-from intrinsic_dim.job import JobOutput, RunContext, in_subspace
+from intrinsic_dim.tasks.family import Built, RunContext, in_subspace
 
 
 def split_batch(batch) -> tuple[tuple, dict, torch.Tensor]:
@@ -106,29 +107,50 @@ def loggers(context: RunContext) -> list[Logger]:
     return [CSVLogger(str(context.log_dir), name="csv")]
 
 
-def data_and_model(cfg: DictConfig) -> tuple[L.LightningDataModule, nn.Module]:
+def build(cfg: DictConfig) -> Built:
     """The run's data module and its network in its subspace, in this order (the order of the random draws)."""
     data = hydra.utils.instantiate(cfg.task.data)
-    return data, in_subspace(hydra.utils.instantiate(cfg.task.model), cfg.subspace)
+    return Built(data, in_subspace(hydra.utils.instantiate(cfg.task.model), cfg.subspace))
 
 
-def fit_classifier(cfg: DictConfig, context: RunContext) -> JobOutput:
-    """Fit on train (validating each epoch), then measure every split in `task.evaluate`."""
-    data, net = data_and_model(cfg)
-    scheduler = hydra.utils.instantiate(cfg.task.scheduler) if cfg.task.scheduler else None
-    module = Classifier(
+def module(cfg: DictConfig, net: nn.Module, kind: type[Classifier] = Classifier, **overrides) -> Classifier:
+    """The run's LightningModule around `net`: its optimizer (with `overrides`, e.g. lr), scheduler and metrics."""
+    return kind(
         net,
-        optimizer=hydra.utils.instantiate(cfg.task.optimizer),
+        optimizer=hydra.utils.instantiate(cfg.task.optimizer, **overrides),
         metrics=hydra.utils.instantiate(cfg.task.metrics),
-        scheduler=scheduler,
+        scheduler=hydra.utils.instantiate(cfg.task.scheduler) if cfg.task.scheduler else None,
     )
-    trainer = hydra.utils.instantiate(cfg.task.trainer, logger=loggers(context), default_root_dir=str(context.log_dir))
-    trainer.fit(module, datamodule=data)
+
+
+def trainer(cfg: DictConfig, context: RunContext | None, **settings) -> L.Trainer:
+    """The run's Lightning trainer (cfg.task.trainer), logging to the run's W&B run or CSV; without a context, a
+    silent one for measuring (no logger, no bars: the run's metrics are stored and logged once, by the engine)."""
+    if context is None:
+        silent = {"logger": False, "enable_checkpointing": False, "enable_progress_bar": False,
+                  "enable_model_summary": False}  # fmt: skip
+        return hydra.utils.instantiate(cfg.task.trainer, **silent, **settings)
+    return hydra.utils.instantiate(
+        cfg.task.trainer, logger=loggers(context), default_root_dir=str(context.log_dir), **settings
+    )
+
+
+def evaluate(cfg: DictConfig, built: Built, splits: list[str]) -> dict[str, float]:
+    """Every metric of `cfg.task.metrics` on each split, as `<split>/<name>`."""
+    evaluation = module(cfg, built.model)
+    tester = trainer(cfg, None)
     metrics = {}
-    for split in cfg.task.evaluate:
-        module.eval_split = split
-        trainer.test(module, dataloaders=data.loader(split), verbose=False)
-        metrics.update(
-            {name: float(value) for name, value in trainer.callback_metrics.items() if name.startswith(f"{split}/")}
-        )
-    return JobOutput(metrics=metrics, model=module.net)
+    for split in splits:
+        evaluation.eval_split = split
+        tester.test(evaluation, dataloaders=built.data.loader(split), verbose=False)
+        metrics.update({name: float(value) for name, value in tester.callback_metrics.items()
+                        if name.startswith(f"{split}/")})  # fmt: skip
+    return metrics
+
+
+def fit(cfg: DictConfig, built: Built, context: RunContext) -> dict[str, float]:
+    """Fit on train, validating each epoch; the last epoch's mean training loss."""
+    classifier = module(cfg, built.model)
+    fitter = trainer(cfg, context)
+    fitter.fit(classifier, datamodule=built.data)
+    return {"train/loss": float(fitter.callback_metrics["train/loss"])}

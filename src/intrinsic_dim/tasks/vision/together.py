@@ -1,10 +1,10 @@
-"""Classification runs of one task trained together (issue 11): one Lightning loop, one vmapped model.
+"""Classification runs of one task trained together: one Lightning loop, one vmapped model.
 
 Each run keeps what makes it that run: its seed (so its theta_0, P and the order of its training batches,
 drawn by its own seeded loader over one shared copy of the examples), its subspace and learning rate.
-Training steps all runs at once on their own batches; evaluation passes each shared batch through all runs.
+Training steps all runs at once on their own batches; validation passes each shared batch through all runs.
 The group's loss is the sum of the runs' losses and the optimizer has one parameter group per run, so each
-run steps as it would alone.
+run steps as it would alone. The engine evaluates each trained run alone afterwards.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import functools
 import re
 
 import hydra
-import lightning as L
 import torch
 from lightning.pytorch.loggers import Logger, WandbLogger
 from lightning.pytorch.utilities import CombinedLoader
@@ -21,11 +20,11 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torchmetrics import MetricCollection
 
+from intrinsic_dim.core.subspace import SubspaceModel
+from intrinsic_dim.core.vectorized import VectorizedRuns
 from intrinsic_dim.errors import BadInput
-from intrinsic_dim.job import JobOutput, RunContext
-from intrinsic_dim.subspace import SubspaceModel
-from intrinsic_dim.tasks.supervised import Evaluating, computed, data_and_model, loggers, split_batch
-from intrinsic_dim.vectorized import VectorizedRuns
+from intrinsic_dim.tasks.classification import Evaluating, computed, loggers, split_batch
+from intrinsic_dim.tasks.family import Built, RunContext
 
 RUN_METRIC = re.compile(r"run\d+/")  # a metric of one run of the group
 
@@ -76,16 +75,6 @@ class VectorizedClassifier(Evaluating):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": self.scheduler_factory(optimizer)}}
 
 
-def build_run(cfg: DictConfig):
-    """A run's data module and its model, from the same random draws as the run alone (seeded as job.execute
-    seeds a run)."""
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
-    data, model = data_and_model(cfg)
-    if not isinstance(model, SubspaceModel):
-        raise BadInput("only subspace runs are trained together; full-space baselines run one by one")
-    return data, model
-
-
 def check_group(cfgs: list[DictConfig]) -> None:
     """Runs trained together may differ in seed, subspace and rate, not in what the loop or evaluation does."""
 
@@ -133,30 +122,26 @@ def group_loggers(contexts: list[RunContext]) -> list[Logger]:
     return loggers(contexts[0])
 
 
-def fit_classifiers(cfgs: list[DictConfig], contexts: list[RunContext]) -> list[JobOutput]:
-    """`fit_classifier` for runs of one task (one JobOutput per run, in order), as one vectorized model."""
+def fit_together(cfgs: list[DictConfig], builts: list[Built], contexts: list[RunContext]) -> list[dict[str, float]]:
+    """`classification.fit` for runs of one task, as one vectorized model: each run's mean training loss over its
+    last epoch, in order; each `built.model` is left trained."""
     check_group(cfgs)
-    built = [build_run(cfg) for cfg in cfgs]
+    if not all(isinstance(built.model, SubspaceModel) for built in builts):
+        raise BadInput("only subspace runs are trained together; full-space baselines run one by one")
     first = cfgs[0]
     module = VectorizedClassifier(
-        VectorizedRuns([model for _, model in built]),
+        VectorizedRuns([built.model for built in builts]),
         optimizers=[hydra.utils.instantiate(cfg.task.optimizer) for cfg in cfgs],
         metrics=[MetricCollection(dict(hydra.utils.instantiate(cfg.task.metrics))) for cfg in cfgs],
         scheduler=hydra.utils.instantiate(first.task.scheduler) if first.task.scheduler else None,
     )
-    # the runs' data differ only in the order of training batches: one copy of the examples, one pass to evaluate
-    shared = built[0][0]
+    # the runs' data differ only in the order of training batches: one copy of the examples, one pass to validate
+    shared = builts[0].data
+    for built in builts[1:]:  # and one copy for each run's evaluation after this
+        built.data = shared
     trainer = hydra.utils.instantiate(
         first.task.trainer, logger=group_loggers(contexts), default_root_dir=str(contexts[0].log_dir)
     )
     orders = [shared.loader("train", shuffle=True, seed=cfg.task.data.seed) for cfg in cfgs]
     trainer.fit(module, train_dataloaders=CombinedLoader(orders, "min_size"), val_dataloaders=shared.val_dataloader())
-    metrics: list[dict[str, float]] = [{} for _ in cfgs]
-    for split in first.task.evaluate:
-        module.eval_split = split
-        trainer.test(module, dataloaders=shared.loader(split), verbose=False)
-        for name, value in trainer.callback_metrics.items():
-            run, _, metric = name.partition("/")
-            if RUN_METRIC.match(name) and metric.startswith(f"{split}/"):
-                metrics[int(run[3:])][metric] = float(value)
-    return [JobOutput(metrics=own, model=model) for own, (_, model) in zip(metrics, built, strict=True)]
+    return [{"train/loss": float(trainer.callback_metrics[f"run{run}/train/loss"])} for run in range(len(cfgs))]

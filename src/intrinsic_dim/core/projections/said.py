@@ -14,9 +14,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from intrinsic_dim.core.projections.base import Projection
+from intrinsic_dim.core.projections.fastfood import FastfoodMaps
 from intrinsic_dim.errors import BadInput
-from intrinsic_dim.projections.base import Projection
-from intrinsic_dim.projections.fastfood import FastfoodMaps
 
 
 class SAIDProjection(Projection):

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import psutil
 import torch
 
+from intrinsic_dim.core.projections.base import Projection
 from intrinsic_dim.errors import TooLarge
-from intrinsic_dim.projections.base import Projection
 
 
 class DenseProjection(Projection):

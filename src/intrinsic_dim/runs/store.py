@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
+import tempfile
 from pathlib import Path
 
 import torch
 
-from intrinsic_dim import config
 from intrinsic_dim.errors import BadInput, DataError
+from intrinsic_dim.runs.atomic import write_atomically, write_json
 
 log = logging.getLogger(__name__)
 RESULT_FILE = "result.json"
@@ -70,23 +70,17 @@ def read(directory: Path, fix: str) -> dict:
 def ensure_writable(directory: Path, setting: str = "paths.results_dir") -> None:
     """Fail before any training if results (or logs) cannot be written there."""
     try:
-        config.ensure_writable(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
     except OSError as error:
         raise BadInput(
             f"cannot write to {directory} ({error.strerror or error}); set {setting} to a writable folder"
         ) from error
 
 
-def _replace_atomically(path: Path, write) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    write(temporary)
-    os.replace(temporary, path)
-
-
 def save(directory: Path, result: dict, state: dict | None) -> None:
     """subspace.pt first, result.json last: a run is complete exactly when its result.json exists."""
-    directory.mkdir(parents=True, exist_ok=True)
     if state is not None:
-        _replace_atomically(directory / STATE_FILE, lambda path: torch.save(state, path))
-    text = json.dumps(result, indent=2) + "\n"
-    _replace_atomically(directory / RESULT_FILE, lambda path: path.write_text(text))
+        write_atomically(directory / STATE_FILE, lambda path: torch.save(state, path))
+    write_json(directory / RESULT_FILE, result)

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 import torch
 
-from intrinsic_dim.kernels import SparseLayout, sparse_matvec, sparse_matvec_transposed
-from intrinsic_dim.projections.base import Projection
+from intrinsic_dim.core.kernels import SparseLayout, sparse_matvec, sparse_matvec_transposed
+from intrinsic_dim.core.projections.base import Projection
 
 
 class _SparseProduct(torch.autograd.Function):
