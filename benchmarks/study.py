@@ -9,7 +9,7 @@
 
 Each launcher starts from an empty result store (a temporary folder, or for the in-process launcher the
 folder given to --results-into, which must hold no runs of the family yet) and reads the prepared datasets
-(`dvc repro prepare_mnist prepare_cifar10`); both run one after the other in one invocation, so their ratio
+(`dvc repro prepare`); both run one after the other in one invocation, so their ratio
 compares like with like. Writes results/study.json and results/study.md.
 """
 

@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 import transformers
+from omegaconf import OmegaConf
 from tqdm import tqdm
 
 from intrinsic_dim.bounds.cache import bounded
@@ -31,8 +32,11 @@ if __name__ == "__main__":
         family, profile, results = cfg.study.family, cfg.profile.name, Path(cfg.paths.results_dir)
         study = manifest.read(manifest.manifest_path(results, family, "sweep", profile), f"dvc repro study@{family}")
         tasks = [task for task in cfg.profile.get("bounds", []) if task in study["tasks"]]
+        # a task may change the options for its runs (task.bounds: a language model's fine-tune costs minutes)
+        options = {task: OmegaConf.merge(cfg.bounds, compose([*sys.argv[1:], f"task={task}"]).task.get("bounds") or {})
+                   for task in tasks}  # fmt: skip
         runs = [(task, entry) for task in tasks for entry in study["tasks"][task]["runs"]
-                if entry["kind"] in cfg.bounds.kinds]  # fmt: skip
+                if entry["kind"] in options[task].kinds]  # fmt: skip
         cache = results / "bounds" / family
         store.ensure_writable(cache)  # the stage's output, even with no run to bound
         rows = []
@@ -40,7 +44,7 @@ if __name__ == "__main__":
                   "[{elapsed} elapsed, ~{remaining} left]") as bar:  # fmt: skip
             for task, entry in bar:
                 kinds = len(study["tasks"][task]["kinds"])
-                found, reused = bounded(results / entry["path"], cache, cfg, kinds)
+                found, reused = bounded(results / entry["path"], cache, cfg.paths, options[task], kinds)
                 best = min(found, key=lambda row: row["catoni"])
                 bar.write(f"  {task:<24} {entry['kind']:<8} d={entry['d']:<9,} seed {entry['seed']:<3} "
                           f"Catoni {best['catoni']:.2%}  {'stored' if reused else 'bounded'}")  # fmt: skip

@@ -14,7 +14,7 @@ import torch  # noqa: E402
 from helpers import CIFAR_MIRROR, MNIST_MIRROR  # noqa: E402
 from intrinsic_dim.config import compose  # noqa: E402
 from intrinsic_dim.core import kernels  # noqa: E402
-from intrinsic_dim.datasets.image_folders import read_image_tar  # noqa: E402
+from intrinsic_dim.datasets.image_folders import read_images  # noqa: E402
 
 
 def _share_the_cores_between_workers() -> None:
@@ -81,7 +81,7 @@ def cifar_subset(tmp_path_factory) -> Path:
     if not archive.is_file():
         pytest.skip("no local CIFAR-10 mirror")
     classes = compose(["dataset=cifar10"], config_name="data").dataset.source.classes
-    images, labels = read_image_tar(archive, classes)
+    images, labels = read_images(archive, classes)
     order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))
     splits = {name: (images[order[i * 512 : (i + 1) * 512]], labels[order[i * 512 : (i + 1) * 512]])
               for i, name in enumerate(("train", "val", "test"))}  # fmt: skip

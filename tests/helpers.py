@@ -1,6 +1,7 @@
 """Shared by the tests: repository paths, commands, in-process studies, dense references of projections."""
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -32,6 +33,20 @@ def succeeds(args: Sequence[str], cwd: Path = ROOT) -> str:
     done = command(args, cwd)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout + done.stderr
+
+
+def repo_copy(destination: Path, profile: str = "test") -> Path:
+    """The checkout's files (tracked and untracked, not ignored; no results) in a new git repository at
+    `destination`, its pipeline set to `profile`."""
+    files = succeeds(["git", "ls-files", "--cached", "--others", "--exclude-standard"], ROOT).split("\n")
+    for name in filter(None, files):
+        if (ROOT / name).is_file() and not name.startswith(("results/", "metrics/", "reports/", "logs/")):
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    variables = destination / "conf" / "pipeline.yaml"
+    variables.write_text(variables.read_text().replace("profile: quick", f"profile: {profile}"))
+    succeeds(["git", "init", "-q"], destination)
+    return destination
 
 
 def fails_in_one_line(args: Sequence[str], cwd: Path = ROOT) -> str:

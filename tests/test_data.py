@@ -8,7 +8,7 @@ import torch
 from helpers import MNIST_MIRROR, fails_in_one_line
 from intrinsic_dim.config import compose
 from intrinsic_dim.datasets.idx import IdxSource
-from intrinsic_dim.errors import DataError
+from intrinsic_dim.errors import BadInput, DataError
 from intrinsic_dim.tasks.vision.images import PreparedImages
 
 needs_mirror = pytest.mark.skipif(not MNIST_MIRROR.is_dir(), reason="no local MNIST mirror")
@@ -88,13 +88,63 @@ def test_another_idx_dataset_is_one_config_file(tmp_path):
     assert cfg.task.data.path.endswith("fashion_mnist.pt") and cfg.dataset.source.root.endswith("fashion_mnist")
 
 
+DIGITS_YAML = """
+name: digits
+num_classes: 4
+prepared: ${paths.prepared_dir}/${.name}.pt
+source:
+  _target_: intrinsic_dim.datasets.idx.IdxSource
+  root: ${paths.data_dir}/${..name}
+  mirror: null
+  download: false
+  files:  # paths under root (or absolute); no torchvision class
+    train: [raw/train-images, raw/train-labels]
+    test: [raw/test-images, raw/test-labels]
+  validation_size: 5
+  split_seed: 0
+  sha256: {train-images: null, train-labels: null, test-images: null, test-labels: null}  # by file name
+"""
+
+
+def test_idx_files_of_ones_own_are_one_config_file(tmp_path):
+    """No torchvision class: the files are paths under root, checked against their digests, never downloaded."""
+    (tmp_path / "conf" / "dataset").mkdir(parents=True)
+    (tmp_path / "conf" / "dataset" / "digits.yaml").write_text(DIGITS_YAML)
+    raw = tmp_path / "data" / "digits" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    arrays = {"train": (rng.integers(0, 256, (30, 8, 6)), rng.integers(0, 4, 30)),
+              "test": (rng.integers(0, 256, (12, 8, 6)), rng.integers(0, 4, 12))}  # fmt: skip
+    for split, (images, labels) in arrays.items():
+        write_idx(raw / f"{split}-images", images)
+        write_idx(raw / f"{split}-labels", labels)
+
+    def digits(*overrides: str) -> IdxSource:
+        where = [f"hydra.searchpath=[file://{tmp_path / 'conf'}]", f"paths.data_dir={tmp_path / 'data'}"]
+        return hydra.utils.instantiate(
+            compose([*where, "dataset=digits", *overrides], config_name="data").dataset.source
+        )
+
+    assert digits().fetch() == tmp_path / "data" / "digits"
+    splits = digits().prepare()
+    assert splits["train"][0].shape == (25, 1, 8, 6) and splits["val"][0].shape == (5, 1, 8, 6)
+    assert torch.equal(splits["test"][0][:, 0], torch.from_numpy(arrays["test"][0].astype(np.uint8)))
+    assert torch.equal(splits["test"][1], torch.from_numpy(arrays["test"][1]))
+    carved = torch.cat([splits["train"][1], splits["val"][1]]).sort().values
+    assert torch.equal(carved, torch.from_numpy(arrays["train"][1]).sort().values)  # every training label kept
+    with pytest.raises(DataError, match="does not match its sha256.*sha256.test-labels=null"):
+        digits(f"dataset.source.sha256.test-labels={'0' * 64}").prepare()
+    with pytest.raises(BadInput, match="put them in .* or set dataset.source.torchvision_class"):
+        digits(f"dataset.source.root={tmp_path / 'empty'}", "dataset.source.download=true").fetch()
+
+
 def test_prepare_without_raw_files_is_one_line(tmp_path):
     line = fails_in_one_line(["python", "pipelines/prepare.py", f"dataset.source.root={tmp_path}"])
     assert line.startswith("prepare: ") and "is missing; run `python pipelines/fetch_data.py" in line
 
 
 def test_datamodule_without_prepared_file_says_how_to_make_it(tmp_path):
-    with pytest.raises(DataError, match="dvc repro prepare_missing"):
+    with pytest.raises(DataError, match="run `dvc repro prepare` .*dataset=missing"):
         PreparedImages(str(tmp_path / "missing.pt")).setup()
 
 

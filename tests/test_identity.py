@@ -72,7 +72,7 @@ def test_identity_is_resolved_and_has_no_locations():
     ("task", "family_modules"),
     [
         ("mnist_fc", {"intrinsic_dim.tasks.classification", "intrinsic_dim.tasks.vision.images"}),
-        ("mrpc_minilm", {"intrinsic_dim.tasks.language.finetune", "intrinsic_dim.tasks.language.pairs"}),
+        ("mrpc_minilm", {"intrinsic_dim.tasks.language.finetune", "intrinsic_dim.tasks.language.tokenized_text"}),
         ("cartpole_es", {"intrinsic_dim.tasks.rl.es", "intrinsic_dim.tasks.rl.rollouts"}),
         ("toy", {"intrinsic_dim.tasks.toy.problem"}),
     ],

@@ -1,24 +1,15 @@
 import json
-import shutil
 
 import pytest
 
-from helpers import MNIST_MIRROR, ROOT, succeeds
+from helpers import MNIST_MIRROR, repo_copy, succeeds
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not MNIST_MIRROR.is_dir(), reason="no local MNIST mirror")
 def test_dvc_pipeline_runs_in_a_copy_of_the_repo_and_then_is_up_to_date(tmp_path, monkeypatch):
-    files = succeeds(["git", "ls-files", "--cached", "--others", "--exclude-standard"], ROOT).split("\n")
-    copy = tmp_path / "repo"
-    for name in filter(None, files):
-        if (ROOT / name).is_file() and not name.startswith(("results/", "metrics/", "reports/", "logs/")):
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, copy / name)
-    variables = copy / "conf" / "pipeline.yaml"
-    variables.write_text(variables.read_text().replace("profile: quick", "profile: test"))  # the tiny profile
+    copy = repo_copy(tmp_path / "repo")  # the tiny profile
     monkeypatch.setenv("INTRINSIC_DIM_MIRROR", str(MNIST_MIRROR.parent))
-    succeeds(["git", "init", "-q"], copy)
     succeeds(["python", "pipelines/fetch_data.py"], copy)
 
     first = succeeds(["dvc", "repro", "headline", "bounds@vision", "bounds@language"], copy)

@@ -135,7 +135,7 @@ def test_an_interrupted_study_says_how_to_resume_and_keeps_its_finished_runs(tmp
 
 
 def test_the_sweep_needs_its_baseline(tmp_path):
-    with pytest.raises(BadInput, match="run `dvc repro toy_baseline` first"):
+    with pytest.raises(BadInput, match="run `dvc repro study@toy` first"):
         in_process_study(study_arguments(tmp_path, "toy", "sweep"))
 
 

@@ -44,7 +44,7 @@ def test_a_run_stores_its_result_and_subspace_state(prepared_subset, tmp_path, t
         and result["tensors"] == {"mnist_fc": 6, "mnist_lenet": 10}[task]
     )
     assert result["seed"] == 3 and result["identity"]["subspace"]["seed"] == 3
-    assert {"val/acc", "test/acc"} == set(result["metrics"]) and 0 <= result["metrics"]["test/acc"] <= 1
+    assert {"train/loss", "val/acc", "test/acc"} == set(result["metrics"]) and 0 <= result["metrics"]["test/acc"] <= 1
     assert (path.parent / STATE_FILE).is_file() == (kind != "none")
     assert not list(path.parent.rglob("*wandb*")) and not list(path.parent.rglob("*.ckpt"))  # only small files
 

@@ -10,6 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from intrinsic_dim.bounds.evaluate import bound_run
 from intrinsic_dim.runs import store
+from intrinsic_dim.runs.atomic import write_json
 from intrinsic_dim.runs.identity import code_fingerprint
 
 
@@ -21,18 +22,18 @@ def bounds_key(run_key: str, options: DictConfig, kinds: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def bounded(run_dir: Path, cache_dir: Path, cfg: DictConfig, kinds: int) -> tuple[list[dict], bool]:
+def bounded(
+    run_dir: Path, cache_dir: Path, paths: DictConfig, options: DictConfig, kinds: int
+) -> tuple[list[dict], bool]:
     """(the rows of every option for the run in `run_dir`, whether they were read from `cache_dir`)."""
     result = store.read(run_dir, f"delete {run_dir} and rerun the sweep stage")
-    path = cache_dir / result["task"] / f"{run_dir.name}-{bounds_key(result['key'], cfg.bounds, kinds)[:10]}.json"
+    path = cache_dir / result["task"] / f"{run_dir.name}-{bounds_key(result['key'], options, kinds)[:10]}.json"
     if path.is_file():
         try:
             return json.loads(path.read_text()), True
         except (OSError, json.JSONDecodeError):
             pass  # damaged: bound the run again
     store.ensure_writable(path.parent, setting="paths.results_dir")
-    rows = bound_run(run_dir, cfg.paths, cfg.bounds, kinds)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(rows, indent=2) + "\n")
-    temporary.replace(path)
+    rows = bound_run(run_dir, paths, options, kinds)
+    write_json(path, rows)
     return rows, False

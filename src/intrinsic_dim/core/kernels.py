@@ -121,7 +121,7 @@ def hadamard(x: torch.Tensor) -> torch.Tensor:
     """Out-of-place unnormalized transform of a contiguous tensor along its last dimension (no autograd)."""
     check_power_of_two(x.shape[-1])
     if _use_compiled(x):
-        return torch.ops.intrinsic_dim.core.hadamard(x)
+        return torch.ops.intrinsic_dim.hadamard(x)
     return hadamard_matmul(x)
 
 

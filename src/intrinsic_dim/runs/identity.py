@@ -22,7 +22,7 @@ PACKAGE = "intrinsic_dim"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 IDENTITY_GROUPS = ("task", "subspace", "seed", "dataset")
 NOT_IDENTITY = {
-    "task": ("study", "budget", "budgets", "train_together"),  # a run is the same alone or in a group
+    "task": ("study", "budget", "budgets", "train_together", "bounds"),  # a run is the same alone or in a group
     "task.trainer": (  # how a run is shown and where it runs, not what it computes
         "accelerator", "deterministic", "enable_progress_bar", "enable_model_summary", "enable_checkpointing",
         "log_every_n_steps", "default_root_dir",

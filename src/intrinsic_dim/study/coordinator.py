@@ -281,9 +281,15 @@ class Study:
         runs = [store.read(self.results_dir / entry["path"], f"run `{command}` again") for entry in entries]
         metric, mode = task.study.metric, task.study.mode
         reference = statistics.fmean(self.metric(run, metric) for run in runs)
+
+        def measured(value):
+            """A number as given, or the name of a metric every baseline run measured: its mean over them."""
+            return statistics.fmean(self.metric(run, value) for run in runs) if isinstance(value, str) else value
+
         thresholds = {}
         for threshold_name, spec in task.study.thresholds.items():
             if spec is not None:
+                spec = {**spec, "above": measured(spec.get("above"))}
                 threshold = Threshold.from_config(threshold_name, spec, mode)
                 target = threshold.value(reference)
                 thresholds[threshold_name] = {"label": threshold.label, "target": target}
@@ -301,7 +307,9 @@ class Study:
             "thresholds": thresholds,
             "headline": task.study.headline,
             "paper": OmegaConf.to_container(task.study.paper) if task.study.get("paper") else None,
-            "chance": dict(task.study.chance) if task.study.get("chance") else None,
+            "chance": {**task.study.chance, "value": measured(task.study.chance.value)}
+            if task.study.get("chance")
+            else None,
             "compare_with": task.study.get("compare_with"),  # a task to draw this one against, in one figure
             "kinds": list(task.budget.kinds),
             "grid": list(task.budget.grid),

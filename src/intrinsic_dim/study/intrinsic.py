@@ -23,7 +23,8 @@ MODES = ("max", "min")
 @dataclass(frozen=True)
 class Threshold:
     """`target`; or `fraction` x the baseline (`of: baseline`); or, with `above: <floor>`, the floor plus that
-    fraction of the baseline's gain over it (a score that a constant prediction already gets counts as 0)."""
+    fraction of the baseline's gain over it (a score that a constant prediction already gets counts as 0). A study
+    may give the floor as a metric its baseline runs measure (`above: val/majority`): their mean."""
 
     label: str
     target: float | None = None
