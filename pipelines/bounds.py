@@ -33,8 +33,10 @@ if __name__ == "__main__":
         study = manifest.read(manifest.manifest_path(results, family, "sweep", profile), f"dvc repro study@{family}")
         tasks = [task for task in cfg.profile.get("bounds", []) if task in study["tasks"]]
         # a task may change the options for its runs (task.bounds: a language model's fine-tune costs minutes)
-        options = {task: OmegaConf.merge(cfg.bounds, compose([*sys.argv[1:], f"task={task}"]).task.get("bounds") or {})
-                   for task in tasks}  # fmt: skip
+        options = {}
+        for task in tasks:
+            own = compose([*sys.argv[1:], f"task={task}"], config_name="bounds").task.get("bounds")
+            options[task] = OmegaConf.merge(cfg.bounds, own or {})
         runs = [(task, entry) for task in tasks for entry in study["tasks"][task]["runs"]
                 if entry["kind"] in options[task].kinds]  # fmt: skip
         cache = results / "bounds" / family

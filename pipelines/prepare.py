@@ -9,6 +9,7 @@ datasets.DatasetDict folder). The profile of conf/pipeline.yaml unless `profile=
 import sys
 from pathlib import Path
 
+import datasets
 import hydra
 import torch
 
@@ -16,6 +17,7 @@ from intrinsic_dim.config import compose, requested_datasets
 from intrinsic_dim.errors import one_line_errors
 
 if __name__ == "__main__":
+    datasets.disable_progress_bars()  # one line per dataset, not a bar per file written
     with one_line_errors("prepare"):
         names, overrides = requested_datasets(sys.argv[1:])
         for name in names:

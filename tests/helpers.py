@@ -35,9 +35,9 @@ def succeeds(args: Sequence[str], cwd: Path = ROOT) -> str:
     return done.stdout + done.stderr
 
 
-def repo_copy(destination: Path, profile: str = "test") -> Path:
+def repo_copy(destination: Path, monkeypatch, profile: str = "test") -> Path:
     """The checkout's files (tracked and untracked, not ignored; no results) in a new git repository at
-    `destination`, its pipeline set to `profile`."""
+    `destination`, its pipeline set to `profile`; the commands this test runs import the copy's code and configs."""
     files = succeeds(["git", "ls-files", "--cached", "--others", "--exclude-standard"], ROOT).split("\n")
     for name in filter(None, files):
         if (ROOT / name).is_file() and not name.startswith(("results/", "metrics/", "reports/", "logs/")):
@@ -46,6 +46,7 @@ def repo_copy(destination: Path, profile: str = "test") -> Path:
     variables = destination / "conf" / "pipeline.yaml"
     variables.write_text(variables.read_text().replace("profile: quick", f"profile: {profile}"))
     succeeds(["git", "init", "-q"], destination)
+    monkeypatch.setenv("PYTHONPATH", str(destination / "src"))
     return destination
 
 

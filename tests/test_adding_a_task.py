@@ -57,8 +57,8 @@ def write_reviews(folder) -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not (MNIST_MIRROR.is_dir() and MRPC_MIRROR.is_dir()), reason="no local MNIST or MRPC mirror")
-def test_a_newcomer_adds_a_dataset_a_model_an_environment_and_a_text_task_from_the_page_alone(tmp_path):
-    copy = repo_copy(tmp_path / "repo")
+def test_a_newcomer_adds_a_dataset_a_model_an_environment_and_a_text_task_from_the_page_alone(tmp_path, monkeypatch):
+    copy = repo_copy(tmp_path / "repo", monkeypatch)
     for path, text in NEW_FILE.findall(PAGE):
         assert not (copy / path).exists(), f"{path} is not new"
         (copy / path).write_text(text)

@@ -8,7 +8,7 @@ from helpers import MNIST_MIRROR, repo_copy, succeeds
 @pytest.mark.slow
 @pytest.mark.skipif(not MNIST_MIRROR.is_dir(), reason="no local MNIST mirror")
 def test_dvc_pipeline_runs_in_a_copy_of_the_repo_and_then_is_up_to_date(tmp_path, monkeypatch):
-    copy = repo_copy(tmp_path / "repo")  # the tiny profile
+    copy = repo_copy(tmp_path / "repo", monkeypatch)  # the tiny profile
     monkeypatch.setenv("INTRINSIC_DIM_MIRROR", str(MNIST_MIRROR.parent))
     succeeds(["python", "pipelines/fetch_data.py"], copy)
 
