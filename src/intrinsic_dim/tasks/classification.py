@@ -113,26 +113,24 @@ def build(cfg: DictConfig) -> Built:
     return Built(data, in_subspace(hydra.utils.instantiate(cfg.task.model), cfg.subspace))
 
 
-def module(cfg: DictConfig, net: nn.Module, kind: type[Classifier] = Classifier, **overrides) -> Classifier:
-    """The run's LightningModule around `net`: its optimizer (with `overrides`, e.g. lr), scheduler and metrics."""
+def module(cfg: DictConfig, net: nn.Module, kind: type[Classifier] = Classifier) -> Classifier:
+    """The run's LightningModule around `net`: its optimizer, scheduler and metrics."""
     return kind(
         net,
-        optimizer=hydra.utils.instantiate(cfg.task.optimizer, **overrides),
+        optimizer=hydra.utils.instantiate(cfg.task.optimizer),
         metrics=hydra.utils.instantiate(cfg.task.metrics),
         scheduler=hydra.utils.instantiate(cfg.task.scheduler) if cfg.task.scheduler else None,
     )
 
 
-def trainer(cfg: DictConfig, context: RunContext | None, **settings) -> L.Trainer:
+def trainer(cfg: DictConfig, context: RunContext | None) -> L.Trainer:
     """The run's Lightning trainer (cfg.task.trainer), logging to the run's W&B run or CSV; without a context, a
     silent one for measuring (no logger, no bars: the run's metrics are stored and logged once, by the engine)."""
     if context is None:
         silent = {"logger": False, "enable_checkpointing": False, "enable_progress_bar": False,
                   "enable_model_summary": False}  # fmt: skip
-        return hydra.utils.instantiate(cfg.task.trainer, **silent, **settings)
-    return hydra.utils.instantiate(
-        cfg.task.trainer, logger=loggers(context), default_root_dir=str(context.log_dir), **settings
-    )
+        return hydra.utils.instantiate(cfg.task.trainer, **silent)
+    return hydra.utils.instantiate(cfg.task.trainer, logger=loggers(context), default_root_dir=str(context.log_dir))
 
 
 def evaluate(cfg: DictConfig, built: Built, splits: list[str]) -> dict[str, float]:
