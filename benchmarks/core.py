@@ -231,7 +231,7 @@ def bench_training_together(kind: str, d: int, runs: int, examples: int) -> dict
     """Whole runs of mnist_fc (one epoch of `examples`, validation, test): one after another against together
     (the vision family's fit_group), alternated twice, the faster time of each."""
     # imported here: Lightning takes seconds to import, and each timing child (bench_step) would pay them
-    from intrinsic_dim.run import fit_group, fit_one
+    from intrinsic_dim.run import build, fit_group, fit_one
     from intrinsic_dim.tasks.family import RunContext
 
     torch.set_num_threads(2)
@@ -249,10 +249,10 @@ def bench_training_together(kind: str, d: int, runs: int, examples: int) -> dict
         for _ in range(2):
             started = time.perf_counter()
             for cfg, context in zip(cfgs, contexts, strict=True):
-                fit_one(cfg, context)
+                fit_one(cfg, build(cfg), context)
             separate.append(time.perf_counter() - started)
             started = time.perf_counter()
-            fit_group(cfgs, contexts)
+            fit_group(cfgs, [build(cfg) for cfg in cfgs], contexts)
             together.append(time.perf_counter() - started)
     return {"kind": kind, "d": d, "runs": runs, "examples": examples, "separate_s": min(separate),
             "together_s": min(together), "speedup": min(separate) / min(together)}  # fmt: skip

@@ -50,7 +50,7 @@ def run_study(launcher: list[str], family: str, profile: str, prepared_dir: Path
         "wall_seconds": round(wall, 1),
         "runs": len(results),
         "run_seconds": round(sum(result["provenance"]["seconds"] for result in results), 1),
-        "threads_per_run": sorted({result["provenance"]["threads"] for result in results}),
+        "threads_per_run": sorted({result["identity"]["runtime"]["threads"] for result in results}),
     }
 
 

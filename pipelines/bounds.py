@@ -22,6 +22,7 @@ from intrinsic_dim.bounds.report import markdown, plot_bounds, selected, write_m
 from intrinsic_dim.config import compose
 from intrinsic_dim.errors import one_line_errors
 from intrinsic_dim.runs import manifest, store
+from intrinsic_dim.study.freshness import check_current
 
 if __name__ == "__main__":
     with one_line_errors("bounds"):
@@ -39,8 +40,11 @@ if __name__ == "__main__":
             options[task] = OmegaConf.merge(cfg.bounds, own or {})
         runs = [(task, entry) for task in tasks for entry in study["tasks"][task]["runs"]
                 if entry["kind"] in options[task].kinds]  # fmt: skip
+        check_current(study, runs, results, f"dvc repro study@{family}")  # a bound of a stale run is no bound
         cache = results / "bounds" / family
         store.ensure_writable(cache)  # the stage's output, even with no run to bound
+        for folder in ("metrics_dir", "reports_dir"):  # before hours of bounds, not after
+            store.ensure_writable(Path(cfg.paths[folder]) / profile / "bounds" / family, f"paths.{folder}")
         rows = []
         with tqdm(runs, desc=f"{family} bounds", unit="run", bar_format="{desc}: {n_fmt}/{total_fmt} runs "
                   "[{elapsed} elapsed, ~{remaining} left]") as bar:  # fmt: skip

@@ -16,7 +16,8 @@ from intrinsic_dim import tracking
 from intrinsic_dim.config import compose
 from intrinsic_dim.errors import one_line_errors
 from intrinsic_dim.plots import plot_comparison, plot_metric_vs_d, plot_size_family, plot_task_figures
-from intrinsic_dim.runs import manifest
+from intrinsic_dim.runs import manifest, store
+from intrinsic_dim.study.freshness import check_current, one_per_task_and_kind
 from intrinsic_dim.study.report import (
     COLUMNS,
     comparisons,
@@ -33,9 +34,13 @@ if __name__ == "__main__":
     with one_line_errors("report"):
         cfg = compose(sys.argv[1:], config_name="study")
         family, profile = cfg.study.family, cfg.profile.name
+        for folder, setting in (("metrics_dir", "paths.metrics_dir"), ("reports_dir", "paths.reports_dir")):
+            store.ensure_writable(Path(cfg.paths[folder]) / profile / family, setting)
         command = f"dvc repro study@{family}"
         path = manifest.manifest_path(cfg.paths.results_dir, family, "sweep", profile)
-        summary = summarize(manifest.read(path, command), Path(cfg.paths.results_dir), f"run `{command}` again")
+        study = manifest.read(path, command)
+        check_current(study, one_per_task_and_kind(study), Path(cfg.paths.results_dir), command)
+        summary = summarize(study, Path(cfg.paths.results_dir), f"run `{command}` again")
         reports = Path(cfg.paths.reports_dir) / profile / family
         write_metrics(summary, Path(cfg.paths.metrics_dir) / profile / family)
         write_curves(summary, reports / "curves")

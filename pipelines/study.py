@@ -4,7 +4,7 @@ of them (study.stage=baseline|sweep).
 `python pipelines/study.py study.family=vision profile=quick [study.stage=sweep] [trainer=gpu] [hydra/launcher=joblib]`
 """
 
-from intrinsic_dim.study.cli import main
+from intrinsic_dim.study.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -64,6 +64,12 @@ def study_arguments(tmp_path: Path, family: str, stage: str, *overrides: str) ->
             f"paths.log_dir={tmp_path / 'logs'}", *overrides]  # fmt: skip
 
 
+def mnist_overrides(prepared: Path, results: Path, seed: int, d: int, *more: str) -> list[str]:
+    return ["task=mnist_fc", "profile=test", "logger=csv", f"dataset.prepared={prepared}",
+            f"paths.results_dir={results}", "task.budgets.test.limit=256", "task.budgets.test.epochs=3",
+            "subspace=fastfood", f"subspace.d={d}", f"seed={seed}", *more]  # fmt: skip
+
+
 def job_in_process(overrides: Sequence[str], log_dir: Path) -> list[dict]:
     """One job of a study: its run, or with `together`, the runs trained together."""
     cfg = compose(overrides, config_name="study")
@@ -98,9 +104,15 @@ def in_process_study(arguments: Sequence[str], fail=lambda overrides: False) -> 
     return Study(cfg, arguments, lambda overrides: compose(overrides, config_name="study"), launch).run()
 
 
-def crashing_group_job(cfgs, builts, contexts):
-    """A family's fit_group that fails as an out-of-memory error would."""
-    raise RuntimeError("not enough memory to train these runs together")
+def group_job_crashing_above_one(fit_group):
+    """A family's fit_group that fails as an out-of-memory error would, for more than one run."""
+
+    def fit(cfgs, builts, contexts):
+        if len(cfgs) > 1:
+            raise RuntimeError("not enough memory to train these runs together")
+        return fit_group(cfgs, builts, contexts)
+
+    return fit
 
 
 def materialize(projection: Projection) -> torch.Tensor:

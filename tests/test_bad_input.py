@@ -1,11 +1,12 @@
 """Bad input at every entry point ends in one line that names the fix, exit code 1, and no lost result."""
 
 import json
+import shutil
 import sys
 
 import pytest
 
-from helpers import fails_in_one_line, in_process_study, study_arguments, succeeds
+from helpers import MNIST_MIRROR, command, fails_in_one_line, in_process_study, study_arguments, succeeds
 from intrinsic_dim.config import CONF_DIR
 from intrinsic_dim.runs import manifest
 
@@ -38,16 +39,66 @@ def test_a_study_refuses_unwritable_folders_before_any_run(tmp_path, folder):
     blocked.write_text("")
     arguments = study_arguments(tmp_path, "toy", "baseline", f"paths.{folder}_dir={blocked}/{folder}")
     line = fails_in_one_line(["python", "pipelines/study.py", *arguments])
-    assert line.startswith(f"study toy baseline: cannot write to {blocked}/{folder} (")
+    program = "study" if folder == "log" else "study toy baseline"  # the log folder: before Hydra's app starts
+    assert line.startswith(f"{program}: cannot write to {blocked}/{folder} (")
     assert line.endswith(f"); set paths.{folder}_dir to a writable folder")
 
 
 def test_an_unknown_task_in_a_study(tmp_path):
     arguments = study_arguments(tmp_path, "toy", "baseline", "profile.tasks=[toy,no_such_task]")
     line = fails_in_one_line(["python", "pipelines/study.py", *arguments])
-    assert line.startswith("study toy baseline: In 'train': Could not find 'task/no_such_task'")
-    assert line.endswith(
-        "Available options in 'task': " + " ".join(sorted(p.stem for p in (CONF_DIR / "task").glob("*.yaml")))
+    tasks = ", ".join(sorted(path.stem for path in (CONF_DIR / "task").glob("*.yaml")))
+    assert line == f"study toy baseline: task=no_such_task is not an option of task (conf/task/); one of: {tasks}"
+
+
+@pytest.mark.parametrize(
+    ("program", "overrides", "message"),
+    [
+        ("train", ["subspace.dd=10"], "train: subspace.dd is not a setting; did you mean subspace.d?"),
+        ("train", ["trainer.max_epoch=1"], "train: trainer.max_epoch is not a setting; did you mean trainer.max_epochs "
+                                           "or trainer.max_steps?"),
+        ("train", ["subspace=nosuch"], "train: subspace=nosuch is not an option of subspace (conf/subspace/); one of: "
+                                       "dense, fastfood, none, said, sparse"),
+        ("train", ["task=mnist_fcc"], "train: task=mnist_fcc is not an option of task (conf/task/); did you mean "
+                                      "mnist_fc or mnist_fc_size or mnist_lenet?"),
+        ("study", ["study.family=toy", "study.togther=2"], "study: study.togther is not a setting; did you mean "
+                                                           "study.together?"),
+        ("study", ["study.family=toy", "seed=abc"], "study toy all: seed=abc: a study runs its profile's seeds and "
+         "chooses each run's subspace; set profile.seeds=[...] or the task's budget (kinds, grid) instead"),
+        ("study", ["study.family=nosuch"], "study nosuch all: study.family=nosuch is not a task family; one of "
+                                           "language, rl, toy, vision"),
+    ],
+    ids=lambda value: value if isinstance(value, str) and len(value) < 8 else None,
+)  # fmt: skip
+def test_a_misspelled_or_misplaced_setting_is_one_line_with_the_closest_ones(tmp_path, program, overrides, message):
+    command = TRAIN if program == "train" else [sys.executable, "pipelines/study.py", "logger=csv"]
+    assert fails_in_one_line([*command, *overrides, f"paths.log_dir={tmp_path}"]) == message
+
+
+def test_an_unwritable_log_folder_is_one_line_before_hydra_makes_its_folder(tmp_path):
+    blocked = tmp_path / "a_file"
+    blocked.write_text("")
+    line = fails_in_one_line([*TRAIN, "task=toy", f"paths.log_dir={blocked}/logs"])
+    assert line == f"train: cannot write to {blocked}/logs (Not a directory); set paths.log_dir to a writable folder"
+
+
+def test_a_report_with_an_unwritable_metrics_folder_is_one_line(tmp_path):
+    blocked = tmp_path / "a_file"
+    blocked.write_text("")
+    line = fails_in_one_line(["python", "pipelines/report.py", *study_arguments(tmp_path, "toy", "sweep"),
+                              f"paths.metrics_dir={blocked}"])  # fmt: skip
+    assert line == (
+        f"report: cannot write to {blocked}/test/toy (Not a directory); set paths.metrics_dir to a writable folder"
+    )
+
+
+def test_input_that_cannot_be_built_fails_before_any_logger_prints(tmp_path):
+    done = command([*TRAIN[:-1], "logger=wandb", "subspace=fastfood", "subspace.d=64", f"paths.log_dir={tmp_path}",
+                    f"paths.results_dir={tmp_path}", f"dataset.prepared={tmp_path / 'missing.pt'}"])  # fmt: skip
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip() == (
+        f"train: prepared data {tmp_path / 'missing.pt'} is missing; run `dvc repro prepare` "
+        "(or python pipelines/prepare.py dataset=missing)"
     )
 
 
@@ -106,3 +157,17 @@ def test_a_group_size_that_is_not_a_positive_integer(tmp_path):
     line = fails_in_one_line(["python", "pipelines/study.py", *study_arguments(tmp_path, "toy", "baseline",
                                                                                   "study.together=0")])  # fmt: skip
     assert line == "study toy baseline: study.together must be a positive integer (1: one run at a time), got 0"
+
+
+def test_fetch_refuses_a_truncated_mirror_copy_and_copies_nothing_broken(tmp_path):
+    mirror = tmp_path / "mirror"
+    shutil.copytree(MNIST_MIRROR, mirror)
+    labels = mirror / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    labels.write_bytes(labels.read_bytes()[:1000])
+    line = fails_in_one_line(["python", "pipelines/fetch_data.py", "dataset=mnist", f"dataset.source.mirror={mirror}",
+                              f"dataset.source.root={tmp_path / 'data'}"])  # fmt: skip
+    assert line == (
+        f"fetch_data: the mirror's {labels} does not match its sha256 in conf/dataset (ff7bcfd416de...): it is corrupt "
+        "or truncated; replace it in the mirror (or set dataset.source.mirror to a good copy)"
+    )
+    assert not (tmp_path / "data" / "MNIST" / "raw" / labels.name).exists()

@@ -1,11 +1,14 @@
+import re
 import shutil
 
 import pytest
 
+from helpers import ROOT
 from intrinsic_dim.config import compose
-from intrinsic_dim.run import Planned, code_modules
-from intrinsic_dim.runs import identity
+from intrinsic_dim.run import Planned, code_modules, runtime
+from intrinsic_dim.runs import environment, identity
 from intrinsic_dim.runs.identity import code_fingerprint, module_closure, run_key
+from intrinsic_dim.tasks.family import family_named
 
 BASE = ["task=mnist_fc", "subspace=fastfood", "subspace.d=300"]
 
@@ -23,7 +26,7 @@ def key(*overrides: str) -> str:
         ["task.budgets.quick.grid=[1,2,3]", "task.budgets.quick.precision=1.01", "task.budgets.paper.epochs=7"],
         ["task.study.thresholds.absolute.target=0.5", "task.study.paper.d_int90=1"],
         ["dataset.source.mirror=/x", "dataset.source.download=true"],
-        ["trainer=gpu", "trainer.enable_progress_bar=false", "quiet=true", "threads=1"],  # where and how it shows
+        ["trainer.enable_progress_bar=false", "quiet=true", "trainer.log_every_n_steps=1"],  # how it shows
     ],
     ids=lambda overrides: overrides[0].split("=")[0],
 )
@@ -44,6 +47,9 @@ def test_what_does_not_determine_a_result_is_not_part_of_the_identity(overrides)
         ["task.data.batch_size=64"],
         ["dataset.source.split_seed=1"],  # another validation split
         ["trainer=ddp_sim"],  # another effective batch
+        ["trainer=gpu"],  # another device
+        ["threads=7"],  # other reduction orders in matrix products
+        ["task.train_together=false"],  # the plain trainer instead of the group trainer
         ["task=mnist_lenet"],
     ],
     ids=lambda overrides: overrides[0],
@@ -54,14 +60,27 @@ def test_what_determines_a_result_changes_the_identity(overrides):
 
 def test_a_run_has_one_key_alone_or_grouped_and_its_group_trainer_is_part_of_its_code():
     cfg = compose(BASE)
-    assert key("together=[{d:100,seed:3}]") == key() == key("task.train_together=false")
+    assert key("together=[{d:100,seed:3}]") == key()
     modules = module_closure(code_modules(cfg), identity.PACKAGE_DIR)
     assert {"intrinsic_dim.tasks.vision.together", "intrinsic_dim.core.vectorized"} <= set(modules)
 
 
+def test_the_versions_of_a_familys_libraries_are_part_of_its_runs_keys(monkeypatch):
+    before = {task: Planned.of(compose([f"task={task}"])).key for task in ("mnist_fc", "cartpole_es")}
+    installed = environment.version
+
+    def version(distribution: str) -> str:
+        return "99.0" if distribution == "gymnasium" else installed(distribution)
+
+    monkeypatch.setattr(environment, "version", version)
+    assert Planned.of(compose(["task=mnist_fc"])).key == before["mnist_fc"]  # vision runs do not use gymnasium
+    assert Planned.of(compose(["task=cartpole_es"])).key != before["cartpole_es"]
+    assert Planned.of(compose(["task=cartpole_es"])).settings["runtime"]["versions"]["gymnasium"] == "99.0"
+
+
 def test_identity_is_resolved_and_has_no_locations():
     cfg = compose(BASE)
-    _, settings, _ = run_key(cfg, code_modules(cfg))
+    _, settings, _ = run_key(cfg, code_modules(cfg), runtime(cfg))
     assert settings["task"]["trainer"]["max_epochs"] == 5 and settings["task"]["optimizer"]["lr"] == 0.03
     assert settings["task"]["data"]["path"] == "<paths.prepared_dir>/mnist.pt"
     assert "budgets" not in settings["task"] and "study" not in settings["task"]
@@ -106,3 +125,14 @@ def test_code_changes_change_the_fingerprint_comments_do_not(tmp_path):
     kernel = package / "core" / "csrc" / "kernels.cpp"
     kernel.write_text(kernel.read_text() + "\n// a changed kernel\n")
     assert fingerprint() != original
+
+
+def test_the_lock_file_pins_every_library_a_run_key_names():
+    def canonical(name: str) -> str:  # as pip compares names: stable_baselines3 is stable-baselines3
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    pinned = {canonical(line.split("==")[0]) for line in (ROOT / "requirements.lock").read_text().splitlines()
+              if line and not line.startswith("#")}  # fmt: skip
+    for family in ("toy", "vision", "language", "rl"):
+        for library in family_named(family).libraries:
+            assert canonical(library) in pinned, f"{library} ({family}) is not in requirements.lock"

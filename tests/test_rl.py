@@ -16,7 +16,7 @@ from helpers import in_process_study, run_in_process, study_arguments
 from intrinsic_dim.config import compose
 from intrinsic_dim.core.subspace import SubspaceModel
 from intrinsic_dim.errors import BadInput
-from intrinsic_dim.run import fit_one
+from intrinsic_dim.run import build, fit_one
 from intrinsic_dim.study.report import summarize
 from intrinsic_dim.tasks.family import RunContext
 from intrinsic_dim.tasks.rl import es
@@ -186,7 +186,7 @@ def test_es_standardizes_with_what_the_training_episodes_observed_before_each_ge
 
     monkeypatch.setattr(es, "rollouts", recorded_rollouts)
     monkeypatch.setattr(Standardize, "set_moments", recorded_moments)
-    output = fit_one(cfg, RunContext(log_dir=tmp_path, wandb_run=None))
+    output = fit_one(cfg, build(cfg), RunContext(log_dir=tmp_path, wandb_run=None))
     training, evaluation = made
     assert evaluation.observed is None and training.observed.count == training.steps
     [(count, total)] = moments  # the first generation plays unstandardized: nothing was observed before it

@@ -135,7 +135,7 @@ def test_an_interrupted_study_says_how_to_resume_and_keeps_its_finished_runs(tmp
 
 
 def test_the_sweep_needs_its_baseline(tmp_path):
-    with pytest.raises(BadInput, match="run `dvc repro study@toy` first"):
+    with pytest.raises(BadInput, match=r"not stored; run the baseline stage first \(`dvc repro study@toy`"):
         in_process_study(study_arguments(tmp_path, "toy", "sweep"))
 
 
@@ -169,7 +169,7 @@ def test_joblib_launcher_with_two_processes_gives_the_in_process_results(tmp_pat
         ]
     assert [r["metrics"] for r in results["joblib"]] == [r["metrics"] for r in results["basic"]]
     assert [r["key"] for r in results["joblib"]] == [r["key"] for r in results["basic"]]
-    assert {r["provenance"]["threads"] for r in results["joblib"]} == {1}
+    assert {r["identity"]["runtime"]["threads"] for r in results["joblib"]} == {1}
     lines = output.strip().splitlines()
     assert len([line for line in lines if "mnist_fc" in line]) == 2 and len(lines) < 15  # no per-run banners
 

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import hydra
+import psutil
 import pytest
 import torch
 import wandb
@@ -15,6 +16,7 @@ from intrinsic_dim import run as engine
 from intrinsic_dim.config import compose
 from intrinsic_dim.run import run
 from intrinsic_dim.runs.store import RESULT_FILE, STATE_FILE
+from intrinsic_dim.tasks.family import family_named
 
 KINDS = ["none", "dense", "sparse", "fastfood", "said"]
 
@@ -67,13 +69,13 @@ def test_stored_theta_d_rebuilds_the_trained_model(prepared_subset, tmp_path):
 def test_a_finished_run_is_read_not_trained_again(prepared_subset, tmp_path, monkeypatch):
     cfg = tiny_config(prepared_subset, tmp_path, "subspace=fastfood", "subspace.d=8")
     first = run(cfg)
-    monkeypatch.setattr(engine, "fit_one", lambda *args: pytest.fail("trained again"))
+    monkeypatch.setattr(engine, "train", lambda *args, **kwargs: pytest.fail("trained again"))
     assert run(cfg) == first
     assert run(tiny_config(prepared_subset, tmp_path, "subspace=fastfood", "subspace.d=8", "logger=wandb")) == first
     path = stored(first, tmp_path)[0]
     for damaged in (path.read_text()[:50], "[1, 2]"):  # a write cut short, something else entirely
         path.write_text(damaged)
-        monkeypatch.setattr(engine, "fit_one", lambda *args: (_ for _ in ()).throw(RuntimeError("retrained")))
+        monkeypatch.setattr(engine, "train", lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("retrained")))
         with pytest.raises(RuntimeError, match="retrained"):
             run(cfg)
 
@@ -193,10 +195,32 @@ def test_a_single_run_shows_lightning_progress_and_one_summary_line(prepared_sub
     assert done.stdout.strip().splitlines()[-1].startswith("mnist_fc fastfood d=8 seed=0 (D=199,210): test/acc ")
 
 
-def test_d_above_D_on_the_command_line_is_one_line(tmp_path):
+def test_d_above_D_on_the_command_line_is_one_line(prepared_subset, tmp_path):
     line = fails_in_one_line([sys.executable, "-m", "intrinsic_dim.train", "subspace=fastfood", "subspace.d=10000000",
-                              "logger=csv", f"paths.results_dir={tmp_path}", f"paths.log_dir={tmp_path}"])  # fmt: skip
+                              "logger=csv", f"paths.results_dir={tmp_path}", f"paths.log_dir={tmp_path}",
+                              f"dataset.prepared={prepared_subset}"])  # fmt: skip
     assert line == (
         "train: d=10000000 exceeds the number of trainable parameters D=199210; "
         "choose d <= D (or subspace=none to train in the full space)"
     )
+
+
+def test_wandb_dying_mid_run_ends_only_the_logging(prepared_subset, tmp_path, monkeypatch, caplog):
+    """As when a cancelled cluster job's W&B service is killed first: the run trains on and is stored."""
+    vision = family_named("vision")
+    fit = vision.fit
+
+    def fit_after_wandb_died(cfg, built, context):
+        children = psutil.Process().children(recursive=True)
+        services = [child for child in children if "wandb" in " ".join(child.cmdline())]
+        assert services
+        for service in services:
+            service.kill()
+        psutil.wait_procs(services, timeout=10)
+        return fit(cfg, built, context)
+
+    monkeypatch.setattr(vision, "fit", fit_after_wandb_died)
+    cfg = tiny_config(prepared_subset, tmp_path, "logger=wandb", "trainer.fast_dev_run=false", "trainer.max_steps=2")
+    result = run(cfg)
+    assert result["metrics"]["val/acc"] > 0 and stored(result, tmp_path)
+    assert "this run goes on without W&B" in caplog.text

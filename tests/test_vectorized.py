@@ -8,7 +8,7 @@ from intrinsic_dim.config import compose
 from intrinsic_dim.core.subspace import SubspaceModel
 from intrinsic_dim.core.vectorized import VectorizedRuns
 from intrinsic_dim.errors import BadInput
-from intrinsic_dim.run import fit_group, fit_one
+from intrinsic_dim.run import build, fit_group, fit_one
 from intrinsic_dim.tasks.family import RunContext
 
 KINDS = ["dense", "sparse", "fastfood", "said"]
@@ -105,9 +105,10 @@ def classifier_config(prepared, tmp_path, seed: int, d: int):
 def test_classification_runs_trained_together_end_as_each_run_alone(prepared_subset, tmp_path):
     """Two MNIST FC runs (seeds 0 and 1, d = 64 and 200, each its own rate): 4 epochs of 256 examples."""
     cfgs = [classifier_config(prepared_subset, tmp_path, seed, d) for seed, d in ((0, 64), (1, 200))]
-    together = fit_group(cfgs, [RunContext(log_dir=tmp_path / "together", wandb_run=None)] * 2)
+    contexts = [RunContext(log_dir=tmp_path / "together", wandb_run=None)] * 2
+    together = fit_group(cfgs, [build(cfg) for cfg in cfgs], contexts)
     for cfg, grouped in zip(cfgs, together, strict=True):
-        alone = fit_one(cfg, RunContext(log_dir=tmp_path / f"alone{cfg.seed}", wandb_run=None))
+        alone = fit_one(cfg, build(cfg), RunContext(log_dir=tmp_path / f"alone{cfg.seed}", wandb_run=None))
         assert set(grouped.metrics) == set(alone.metrics) == {"train/loss", "val/acc", "test/acc"}
         for name in ("val/acc", "test/acc"):
             assert grouped.metrics[name] == pytest.approx(alone.metrics[name], abs=1 / 256 + 1e-6)  # one example
@@ -121,7 +122,7 @@ def test_runs_of_different_tasks_are_not_trained_together(prepared_subset, tmp_p
     cfgs = [classifier_config(prepared_subset, tmp_path, 0, 64), classifier_config(prepared_subset, tmp_path, 1, 64)]
     cfgs[1].task.data.batch_size = 64
     with pytest.raises(BadInput, match="must share their task settings"):
-        fit_group(cfgs, [RunContext(log_dir=tmp_path, wandb_run=None)] * 2)
+        fit_group(cfgs, [build(cfg) for cfg in cfgs], [RunContext(log_dir=tmp_path, wandb_run=None)] * 2)
 
 
 def test_full_space_runs_are_not_trained_together(prepared_subset, tmp_path):
@@ -129,4 +130,4 @@ def test_full_space_runs_are_not_trained_together(prepared_subset, tmp_path):
     for cfg in cfgs:
         cfg.subspace = compose(["task=mnist_fc", "profile=test", "subspace=none"]).subspace
     with pytest.raises(BadInput, match="only subspace runs are trained together"):
-        fit_group(cfgs, [RunContext(log_dir=tmp_path, wandb_run=None)] * 2)
+        fit_group(cfgs, [build(cfg) for cfg in cfgs], [RunContext(log_dir=tmp_path, wandb_run=None)] * 2)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
+
+from intrinsic_dim.errors import BadInput, missing_option, one_line_errors
+from intrinsic_dim.runs import store
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
@@ -65,3 +72,48 @@ def requested_datasets(arguments: Sequence[str]) -> tuple[list[str], list[str]]:
     others = [argument for argument in arguments if not argument.startswith(("profile=", "dataset="))]
     dataset = last("dataset")
     return ([dataset] if dataset else profile_datasets(last("profile") or pipeline_profile())), others
+
+
+UNKNOWN_KEY = re.compile(r"Could not override '([^']+)'")
+
+
+def command_line_config(overrides: Sequence[str], config_name: str) -> DictConfig:
+    """`compose`, with a setting or an option that does not exist named in one line with the closest existing
+    ones (Hydra's own message suggests `+key=value`, which would add a setting nothing reads)."""
+    try:
+        return compose(overrides, config_name)
+    except MissingConfigException as error:
+        raise missing_option(error) from None
+    except ConfigCompositionException as error:
+        key = UNKNOWN_KEY.search(str(error))
+        if key is None:
+            raise
+        parent, _, name = key.group(1).rpartition(".")
+        node = OmegaConf.select(compose([], config_name), parent) if parent else compose([], config_name)
+        keys = [str(existing) for existing in node.keys()] if OmegaConf.is_dict(node) else []
+        close = difflib.get_close_matches(name, keys, n=3)
+        where = f"{parent}." if parent else ""
+        listed = f"{parent or 'the config'} has {', '.join(keys)}" if keys else f"{parent} has no settings"
+        hint = f"did you mean {' or '.join(where + match for match in close)}?" if close else listed
+        raise BadInput(f"{key.group(1)} is not a setting; {hint}") from None
+
+
+HYDRA_FLAGS_WITH_VALUE = {"--config-name", "-cn", "--config-path", "-cp", "--config-dir", "-cd"}
+
+
+def command_line_overrides(arguments: Sequence[str]) -> list[str]:
+    """The overrides among a Hydra app's arguments (its flags, such as -m, left out)."""
+    overrides, flag_value = [], False
+    for argument in arguments:
+        if not flag_value and not argument.startswith("-"):
+            overrides.append(argument)
+        flag_value = argument in HYDRA_FLAGS_WITH_VALUE
+    return overrides
+
+
+def check_command_line(program: str, config_name: str) -> None:
+    """Before a Hydra app starts (and creates its log folder): its overrides and its log folder, checked, any
+    problem ended in one line."""
+    with one_line_errors(program):
+        cfg = command_line_config(command_line_overrides(sys.argv[1:]), config_name)
+        store.ensure_writable(Path(cfg.paths.log_dir), "paths.log_dir")

@@ -6,10 +6,12 @@ Entry points print them as one line (see `one_line_errors`) instead of a traceba
 from __future__ import annotations
 
 import contextlib
+import difflib
+import re
 import sys
 from collections.abc import Iterator
 
-from hydra.errors import HydraException
+from hydra.errors import HydraException, MissingConfigException
 from omegaconf.errors import InterpolationKeyError, MissingMandatoryValue
 
 
@@ -33,6 +35,22 @@ def config_error(error: Exception) -> BadInput:
     return BadInput(f"{key} cannot be resolved ({str(error).splitlines()[0]}); check that option in conf/")
 
 
+UNKNOWN_OPTION = re.compile(r"Could not find '([^']+)/([^'/]+)'")
+
+
+def missing_option(error: MissingConfigException) -> BadInput | MissingConfigException:
+    """The one-line form of an option that is not in its config group (`task=nosuch`), with the closest ones."""
+    option = UNKNOWN_OPTION.search(str(error))
+    if option is None:
+        return error
+    group, name = option.groups()
+    listing = str(error).split("Config search path")[0]  # the options, one per tab-indented line
+    available = [line.strip() for line in listing.splitlines() if line.startswith("\t")]
+    close = difflib.get_close_matches(name, available, n=3)
+    hint = f"did you mean {' or '.join(close)}?" if close else f"one of: {', '.join(available)}"
+    return BadInput(f"{group}={name} is not an option of {group} (conf/{group}/); {hint}")
+
+
 @contextlib.contextmanager
 def one_line_errors(program: str) -> Iterator[None]:
     try:
@@ -41,6 +59,8 @@ def one_line_errors(program: str) -> Iterator[None]:
         sys.exit(f"{program}: {error}")
     except (MissingMandatoryValue, InterpolationKeyError) as error:
         sys.exit(f"{program}: {config_error(error)}")
-    except HydraException as error:  # an unknown config option: Hydra's message lists the available ones
+    except MissingConfigException as error:
+        sys.exit(f"{program}: {' '.join(str(missing_option(error)).split())}")
+    except HydraException as error:  # another config error: Hydra's message, on one line
         message = str(error).split("Config search path")[0]
         sys.exit(f"{program}: {' '.join(message.split())}")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
@@ -30,10 +31,11 @@ from intrinsic_dim.core.subspace import SubspaceModel, trainable_tensors
 from intrinsic_dim.errors import BadInput
 from intrinsic_dim.machine import cpu_name
 from intrinsic_dim.memory import reuse_freed_memory
-from intrinsic_dim.runs import store
+from intrinsic_dim.runs import environment, store
+from intrinsic_dim.runs.claim import claim
 from intrinsic_dim.runs.identity import run_key
 from intrinsic_dim.tasks import family as families
-from intrinsic_dim.tasks.family import RunContext, family_named, seeded_build
+from intrinsic_dim.tasks.family import Built, RunContext, family_named, seeded_build
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,9 @@ def check(cfg: DictConfig) -> None:
         raise BadInput(f"seed must be an integer, got {cfg.seed!r}; pass seed=<integer>")
     if cfg.subspace.kind != "none" and (not isinstance(cfg.subspace.d, int) or cfg.subspace.d < 1):
         raise BadInput(f"subspace.d must be a positive integer, got {cfg.subspace.d!r}; pass subspace.d=<integer>")
+    threads = cfg.threads
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+        raise BadInput(f"threads must be a positive integer or null (all cores), got {cfg.threads!r}; fix threads")
 
 
 def writes_to_fd(stream, fd: int) -> bool:
@@ -100,6 +105,21 @@ def code_modules(cfg: DictConfig) -> list[str]:
     return [families.__name__, families.module_of(cfg.task.family)]
 
 
+def threads(cfg: DictConfig) -> int:
+    """The run's torch threads: `threads`, or this process's default (its cores)."""
+    return int(cfg.threads) if cfg.threads else torch.get_num_threads()
+
+
+def runtime(cfg: DictConfig) -> dict:
+    """What changes a run's numbers besides its settings and code: the trainer it goes through (its family's group
+    trainer, even alone, or the plain one), its torch threads, and the versions of its family's libraries."""
+    return {
+        "trainer": "group" if groupable(cfg) else "alone",
+        "threads": threads(cfg),
+        "versions": environment.versions(family_named(cfg.task.family).libraries),
+    }
+
+
 @dataclass
 class Planned:
     """A run about to be read or trained: its settings, identity and result folder."""
@@ -113,7 +133,7 @@ class Planned:
     @classmethod
     def of(cls, cfg: DictConfig) -> Planned:
         check(cfg)
-        key, settings, code = run_key(cfg, code_modules(cfg))
+        key, settings, code = run_key(cfg, code_modules(cfg), runtime(cfg))
         kind, d, seed = cfg.subspace.kind, cfg.subspace.d, cfg.seed
         directory = store.run_dir(cfg.paths.results_dir, cfg.task.family, cfg.task.name, kind, d, seed, key)
         return cls(cfg, key, settings, code, directory)
@@ -156,9 +176,8 @@ class Planned:
                 "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 "host": platform.node(),
                 "cpu": cpu_name(),
-                "torch": torch.__version__,
-                "threads": torch.get_num_threads(),
                 "log_dir": str(attempt),
+                "packages": environment.installed(),  # every installed distribution (requirements.lock: ours)
             },
         }
         store.save(self.directory, result, state)
@@ -168,12 +187,10 @@ class Planned:
 def start_attempt(planned: Planned) -> Path:
     """A fresh log folder for training `planned` (and any run trained with it), the process set up to train."""
     cfg = planned.cfg
-    store.ensure_writable(planned.directory.parent)
     attempt = Path(cfg.paths.output_dir) / planned.key[:10]
     shutil.rmtree(attempt, ignore_errors=True)  # the logs of an earlier attempt that never finished
     attempt.mkdir(parents=True)
-    if cfg.threads:
-        torch.set_num_threads(int(cfg.threads))
+    torch.set_num_threads(threads(cfg))
     reuse_freed_memory()
     return attempt
 
@@ -193,48 +210,52 @@ def splits(cfg: DictConfig) -> list[str]:
     return list(cfg.task.get("evaluate") or [])
 
 
-def fit_one(cfg: DictConfig, context: RunContext) -> Trained:
-    """Build, fit and evaluate one run with its task's family."""
+def build(cfg: DictConfig) -> Built:
+    """The run's data and model, built by its family in the one seeding order (alone or in a group alike)."""
+    try:
+        return seeded_build(family_named(cfg.task.family), cfg)
+    except InstantiationException as error:  # bad input raised inside a `_target_`: its own one-line message
+        if isinstance(error.__cause__, BadInput):
+            raise error.__cause__ from None
+        raise
+
+
+def fit_one(cfg: DictConfig, built: Built, context: RunContext) -> Trained:
+    """Fit and evaluate one built run with its task's family."""
     family = family_named(cfg.task.family)
-    built = seeded_build(family, cfg)
     metrics = family.fit(cfg, built, context)
     return Trained({**metrics, **family.evaluate(cfg, built, splits(cfg))}, built.model)
 
 
-def fit_group(cfgs: list[DictConfig], contexts: list[RunContext]) -> list[Trained]:
-    """Build each run (as it would be built alone), fit them together as one model, evaluate each alone."""
+def fit_group(cfgs: list[DictConfig], builts: list[Built], contexts: list[RunContext]) -> list[Trained]:
+    """Fit built runs together as one model, then evaluate each alone."""
     family = family_named(cfgs[0].task.family)
-    builts = [seeded_build(family, cfg) for cfg in cfgs]
     fitted = family.fit_group(cfgs, builts, contexts)
     return [Trained({**metrics, **family.evaluate(cfg, built, splits(cfg))}, built.model)
             for cfg, built, metrics in zip(cfgs, builts, fitted, strict=True)]  # fmt: skip
 
 
-def train(cfg: DictConfig, planned: list[Planned], fit, **wandb_settings) -> tuple[list[Trained], float, Path]:
-    """Train `planned` with `fit(cfgs, contexts) -> outputs` (fit_group, or one run's fit_one), each run with
-    its own W&B run, in one log folder: the outputs, each run's share of the time, and that folder."""
+def train(planned: list[Planned], fit, **wandb_settings) -> tuple[list[Trained], float, Path]:
+    """Build `planned`, then train them with `fit(cfgs, builts, contexts) -> outputs` (fit_group, or one run's
+    fit_one), each run with its own W&B run, in one log folder: the outputs, each run's share of the time, and that
+    folder. Building comes first: a run that cannot be built (d > D, no data) fails before W&B or Lightning print."""
+    import lightning  # noqa: F401 - before W&B starts: its import hooks would call its service, which may die
+
+    cfg = planned[0].cfg
     attempt = start_attempt(planned[0])
     with output_to(attempt / "output.log", enabled=cfg.quiet), contextlib.ExitStack() as stack:
-        wandb_runs = [stack.enter_context(entry.open_wandb(attempt, **wandb_settings)) for entry in planned]
         started = time.perf_counter()
         with failures_logged(cfg.quiet):
+            builts = [build(entry.cfg) for entry in planned]
+        wandb_runs = [stack.enter_context(entry.open_wandb(attempt, **wandb_settings)) for entry in planned]
+        with failures_logged(cfg.quiet):
             contexts = [RunContext(attempt, wandb_run) for wandb_run in wandb_runs]
-            outputs = fit([entry.cfg for entry in planned], contexts)
+            outputs = fit([entry.cfg for entry in planned], builts, contexts)
         seconds = (time.perf_counter() - started) / len(planned)
         for wandb_run, output in zip(wandb_runs, outputs, strict=True):
             if wandb_run is not None:
                 wandb_run.summary.update(output.metrics)
     return outputs, seconds, attempt
-
-
-def run(cfg: DictConfig) -> dict:
-    """The run's result: read from the store if this exact run is finished, else trained now and stored."""
-    planned = Planned.of(cfg)
-    stored = planned.stored()
-    if stored is not None:
-        return stored
-    (output,), seconds, attempt = train(cfg, [planned], lambda cfgs, contexts: [fit_one(cfgs[0], contexts[0])])
-    return planned.save(output, seconds, attempt, trained_with=[])
 
 
 def members(cfg: DictConfig) -> list[DictConfig]:
@@ -265,21 +286,61 @@ def members(cfg: DictConfig) -> list[DictConfig]:
 
 
 def groupable(cfg: DictConfig) -> bool:
-    """Whether the run may be trained together with others of its task and kind: a subspace run whose family
-    trains groups and whose task allows it (`task.train_together`), on one device (on several, each process
-    would draw the batch order of one run for all)."""
+    """Whether the run is trained by its family's group trainer (alone, it is a group of one): a subspace run
+    whose family trains this task's runs together (Family.trains_together), on one device (on several, each
+    process would draw the batch order of one run for all)."""
     trainer = cfg.task.get("trainer") or {}
     one_device = trainer.get("devices", 1) == 1 and trainer.get("strategy", "auto") == "auto"
-    allowed = family_named(cfg.task.family).trains_groups and cfg.task.get("train_together", True)
-    return cfg.subspace.kind != "none" and bool(allowed) and one_device
+    return cfg.subspace.kind != "none" and family_named(cfg.task.family).trains_together(cfg) and one_device
 
 
-def one_by_one(planned: list[Planned]) -> list[dict]:
-    """`run` for each, all attempted even when one fails (its error is raised after the others are stored)."""
-    results, errors = [], []
-    for entry in planned:
+def save_each(group: list[Planned], outputs: list[Trained], seconds: float, attempt: Path) -> dict[str, dict]:
+    """Store every run of a group that trained: one that cannot be stored (a full disk) costs only itself."""
+    keys = [entry.key for entry in group]
+    saved, errors = {}, []
+    for entry, output in zip(group, outputs, strict=True):
         try:
-            results.append(run(entry.cfg))
+            saved[entry.key] = entry.save(output, seconds, attempt, [key for key in keys if key != entry.key])
+        except BadInput as error:
+            errors.append(error)
+    if errors:
+        raise errors[0]
+    return saved
+
+
+def train_claimed(mine: list[Planned]) -> dict[str, dict]:
+    """Train and store the runs this process claimed, by key. A family's group trainer trains them as one
+    group; if that fails for any reason but bad input (say, memory), as groups of one: the same numbers."""
+    if not mine:
+        return {}
+    if not groupable(mine[0].cfg):
+        return each(
+            mine,
+            lambda entry: train_group(
+                [entry], lambda cfgs, builts, contexts: [fit_one(cfgs[0], builts[0], contexts[0])]
+            ),
+        )
+    try:
+        return train_group(mine, fit_group)
+    except BadInput:
+        raise
+    except Exception as error:
+        if len(mine) == 1:
+            raise
+        log.warning("training %d runs together failed (%s); training them one at a time", len(mine), error)
+    return each(mine, lambda entry: train_group([entry], fit_group))
+
+
+def train_group(group: list[Planned], fit) -> dict[str, dict]:
+    return save_each(group, *train(group, fit, reinit="create_new"))
+
+
+def each(entries: list[Planned], train_entry) -> dict[str, dict]:
+    """`train_entry` for every entry, all tried even when one fails (the first error is raised at the end)."""
+    results, errors = {}, []
+    for entry in entries:
+        try:
+            results.update(train_entry(entry))
         except Exception as error:  # noqa: BLE001 - raised below, once every run had its chance
             errors.append(error)
     if errors:
@@ -287,31 +348,36 @@ def one_by_one(planned: list[Planned]) -> list[dict]:
     return results
 
 
-def run_together(cfg: DictConfig) -> list[dict]:
-    """`run` for every run of `members(cfg)`; the unfinished ones are trained as one vectorized model
-    (the family's fit_group), each stored in its own folder as if trained alone. If training them together fails
-    for any reason but bad input (say, memory), each is trained alone instead."""
-    planned = [Planned.of(member) for member in members(cfg)]
-    results = [entry.stored() for entry in planned]
-    todo = [index for index, result in enumerate(results) if result is None]
-    if len(todo) <= 1 or not groupable(cfg):  # nothing to train together
-        return [result or run(entry.cfg) for entry, result in zip(planned, results, strict=True)]
-    group = [planned[index] for index in todo]
-    try:
-        outputs, seconds, attempt = train(cfg, group, fit_group, reinit="create_new")
-    except BadInput:
-        raise
-    except Exception as error:
-        log.warning("training %d runs together failed (%s); training them one by one", len(group), error)
-        for index, result in zip(todo, one_by_one(group), strict=True):
-            results[index] = result
-        return results
-    keys = [entry.key for entry in group]
-    for index, entry, output in zip(todo, group, outputs, strict=True):
-        results[index] = entry.save(output, seconds, attempt, trained_with=[key for key in keys if key != entry.key])
-    return results
-
-
 def requested(cfg: DictConfig) -> list[dict]:
-    """The results of every run `cfg` asks for: one, or with `together`, several trained as one model."""
-    return run_together(cfg) if cfg.together else [run(cfg)]
+    """The results of every run `cfg` asks for (its own, and with `together` the runs to train with it): each
+    read from the store, or trained and stored by this process while it holds the run's claim. A run that
+    another process holds is waited for, then read, or trained here if that process died first."""
+    planned = [Planned.of(member) for member in members(cfg)]
+    results_dir = cfg.paths.results_dir
+    results: dict[str, dict] = {}
+    with contextlib.ExitStack() as held:
+        mine = []
+        for entry in planned:
+            stored = entry.stored()
+            if stored is not None:
+                results[entry.key] = stored
+                continue
+            store.ensure_writable(entry.directory.parent)  # before any claim or log: one line, no traceback
+            if held.enter_context(claim(results_dir, entry.key, wait=False)):
+                stored = entry.stored()  # finished by another process between the two looks
+                if stored is not None:
+                    results[entry.key] = stored
+                else:
+                    mine.append(entry)
+        results.update(train_claimed(mine))
+    for entry in planned:
+        if entry.key not in results:
+            with claim(results_dir, entry.key, wait=True):
+                results[entry.key] = entry.stored() or train_claimed([entry])[entry.key]
+    return [results[entry.key] for entry in planned]
+
+
+def run(cfg: DictConfig) -> dict:
+    """The result of the one run `cfg` describes: read from the store if finished, else trained now and stored."""
+    (result,) = requested(cfg)
+    return result

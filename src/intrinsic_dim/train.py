@@ -7,7 +7,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from intrinsic_dim.config import CONF_DIR
+from intrinsic_dim.config import CONF_DIR, check_command_line
 from intrinsic_dim.errors import one_line_errors
 from intrinsic_dim.run import requested
 
@@ -30,4 +30,5 @@ def main(cfg: DictConfig) -> list[dict]:
 
 
 if __name__ == "__main__":
+    check_command_line("train", "train")
     main()

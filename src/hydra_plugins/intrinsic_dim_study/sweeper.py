@@ -11,6 +11,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
 from intrinsic_dim.errors import one_line_errors
+from intrinsic_dim.lifeline import mark_study
 
 
 class StudySweeper(Sweeper):
@@ -21,6 +22,7 @@ class StudySweeper(Sweeper):
             hydra_context=hydra_context, task_function=task_function, config=config
         )
         self.next_job = 0
+        mark_study()  # before the launcher starts any worker process, which inherits it
 
     def compose(self, overrides: Sequence[str]) -> DictConfig:
         return self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))

@@ -33,7 +33,7 @@ class IdxSource(ImageSource):
             raise BadInput("dataset.source.files must give train and test, each as [images file, labels file]")
         self.files = {split: tuple(names) for split, names in files.items()}
         self.torchvision_class = torchvision_class
-        names = [name for pair in self.files.values() for name in pair]
+        names = {Path(name).name: name for pair in self.files.values() for name in pair}  # digests by file name
         self.raw = RawFiles(self.raw_dir(self.root), self.mirror and self.raw_dir(self.mirror), names, sha256 or {})
 
     def raw_dir(self, root: Path) -> Path:
@@ -60,12 +60,13 @@ class IdxSource(ImageSource):
         return self.raw.root
 
     def load_split(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-        paths = [self.raw.checked(name, key=Path(name).name) for name in self.files[split]]  # sha256 by file name
+        paths = [self.raw.checked(Path(name).name) for name in self.files[split]]
         try:
             images, labels = read_image_file(str(paths[0])), read_label_file(str(paths[1]))
         except (AssertionError, RuntimeError, ValueError) as error:
             raise DataError(
-                f"cannot read {paths[0].name}/{paths[1].name} as IDX ({error}); fetch them again"
+                f"cannot read {paths[0].name}/{paths[1].name} as IDX ({error or 'not IDX images and labels'}); "
+                "fetch them again"
             ) from error
         if images.ndim != 3 or labels.shape != images.shape[:1]:
             raise DataError(

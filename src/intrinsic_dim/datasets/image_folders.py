@@ -106,7 +106,7 @@ class ImageFolderSource(ImageSource):
                 "validation split is carved from train"
             )
         self.splits = dict(splits)  # split -> folder or tar, relative to root
-        self.raw = RawFiles(self.root, self.mirror, self.splits.values(), sha256 or {})  # digests by split
+        self.raw = RawFiles(self.root, self.mirror, self.splits, sha256 or {})  # digests by split
         self.classes = list(classes) if classes else None  # None: the sorted class folders of the train split
         self.decoder = ImageDecoder(size, mode)  # one for all splits: train and test get one size and mode
         self.torchvision = TorchvisionSource(download_with, **{**settings, "mirror": None}) if download_with else None
@@ -129,10 +129,10 @@ class ImageFolderSource(ImageSource):
 
     def label_order(self) -> list[str]:
         if self.classes is None:
-            self.classes = class_names(self.raw.checked(self.splits["train"], key="train"))
+            self.classes = class_names(self.raw.checked("train"))
         return self.classes
 
     def load_split(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
         if self.torchvision is not None and not self.raw.present():  # torchvision's own download is there instead
             return self.torchvision.load_split(split)
-        return read_images(self.raw.checked(self.splits[split], key=split), self.label_order(), self.decoder)
+        return read_images(self.raw.checked(split), self.label_order(), self.decoder)

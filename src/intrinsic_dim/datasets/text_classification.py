@@ -86,7 +86,7 @@ class TextClassificationSource:
             raise BadInput(f"dataset.source.delimiter={delimiter!r} must be one character, e.g. ',' or '\\t'")
         quoting_rule(quoting)  # refused now rather than when preparing
         self.delimiter, self.quoting, self.encoding = delimiter, quoting, encoding
-        self.raw = RawFiles(self.root, self.mirror, self.files.values(), sha256 or {})  # digests by split
+        self.raw = RawFiles(self.root, self.mirror, self.files, sha256 or {})  # digests by split
 
     @property
     def hub_id(self) -> str:
@@ -141,10 +141,10 @@ class TextClassificationSource:
                 f"no copy of {self.hub_id} in {self.hub_copy}; run `python pipelines/fetch_data.py dataset=<name> "
                 "dataset.source.download=true` first"
             )
-        return datasets.DatasetDict({split: self.from_file(split, name) for split, name in self.files.items()})
+        return datasets.DatasetDict({split: self.from_file(split) for split in self.files})
 
-    def from_file(self, split: str, name: str):
-        path = self.raw.checked(name, key=split)
+    def from_file(self, split: str):
+        path = self.raw.checked(split)
         table = read_columns(path, list(self.columns.values()), self.delimiter, self.quoting, self.encoding)
         return self.examples({ours: table[theirs] for ours, theirs in self.columns.items()}, str(path))
 

@@ -22,9 +22,9 @@ PACKAGE = "intrinsic_dim"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 IDENTITY_GROUPS = ("task", "subspace", "seed", "dataset")
 NOT_IDENTITY = {
-    "task": ("study", "budget", "budgets", "train_together", "bounds"),  # a run is the same alone or in a group
+    "task": ("study", "budget", "budgets", "train_together", "bounds"),  # train_together: in runtime.trainer
     "task.trainer": (  # how a run is shown and where it runs, not what it computes
-        "accelerator", "deterministic", "enable_progress_bar", "enable_model_summary", "enable_checkpointing",
+        "deterministic", "enable_progress_bar", "enable_model_summary", "enable_checkpointing",
         "log_every_n_steps", "default_root_dir",
     ),
     "dataset.source": ("root", "mirror", "download"),
@@ -129,10 +129,11 @@ def code_fingerprint(roots: tuple[str, ...], root: Path = PACKAGE_DIR) -> str:
     return digest.hexdigest()
 
 
-def run_key(cfg: DictConfig, modules: Iterable[str]) -> tuple[str, dict, str]:
+def run_key(cfg: DictConfig, modules: Iterable[str], runtime: dict) -> tuple[str, dict, str]:
     """(key, identity, code fingerprint) of the run `cfg` describes, computed by `modules` (its family's, which
-    train it alone or in a group) and the `_target_`s of its settings: the key names its result folder."""
-    settings = identity(cfg)
+    train it alone or in a group) and the `_target_`s of its settings, on `runtime` (threads, library versions,
+    the trainer it goes through): the key names its result folder."""
+    settings = {**identity(cfg), "runtime": runtime}
     code = code_fingerprint(tuple(sorted({*modules, *targets(settings)})))
     key = hashlib.sha256(json.dumps({"identity": settings, "code": code}, sort_keys=True).encode()).hexdigest()
     return key, settings, code

@@ -7,8 +7,10 @@ once its result.json is complete: files are written to a temporary name and rena
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -21,6 +23,8 @@ log = logging.getLogger(__name__)
 RESULT_FILE = "result.json"
 STATE_FILE = "subspace.pt"
 REQUIRED = ("key", "task", "kind", "d", "seed", "D", "metrics")
+_damaged: set[Path] = set()  # damaged results already reported by this process
+FULL_BELOW = 64 * 2**20  # bytes free under which a failed write is put down to a full disk
 
 
 def stage_of(kind: str) -> str:
@@ -54,7 +58,9 @@ def load(directory: Path, key: str) -> dict | None:
     try:
         result = parse_result(path)
     except DataError as error:
-        log.warning("%s: training that run again", error)
+        if path not in _damaged:  # a study and its job both look: one warning
+            _damaged.add(path)
+            log.warning("%s: training that run again", error)
         return None
     return result if result["key"] == key else None
 
@@ -80,7 +86,20 @@ def ensure_writable(directory: Path, setting: str = "paths.results_dir") -> None
 
 
 def save(directory: Path, result: dict, state: dict | None) -> None:
-    """subspace.pt first, result.json last: a run is complete exactly when its result.json exists."""
-    if state is not None:
-        write_atomically(directory / STATE_FILE, lambda path: torch.save(state, path))
-    write_json(directory / RESULT_FILE, result)
+    """subspace.pt first, result.json last: a run is complete exactly when its result.json exists. A run that
+    cannot be written (a full disk: torch reports it as a RuntimeError) leaves no file and fails in one line."""
+    try:
+        if state is not None:
+            write_atomically(directory / STATE_FILE, lambda path: torch.save(state, path))
+        write_json(directory / RESULT_FILE, result)
+    except (OSError, RuntimeError) as error:
+        raise BadInput(
+            f"cannot store {directory.name} in {directory.parent} ({why_unwritable(directory, error)}); free space "
+            "there or set paths.results_dir to another folder, then run the same command again"
+        ) from error
+
+
+def why_unwritable(directory: Path, error: Exception) -> str:
+    if getattr(error, "errno", None) == errno.ENOSPC or shutil.disk_usage(directory).free < FULL_BELOW:
+        return "no space left on the device"
+    return str(error).splitlines()[0]

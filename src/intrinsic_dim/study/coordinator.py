@@ -2,7 +2,7 @@
 
 baseline: one round, the full-space run of every task and seed of the profile.
 sweep: the grid of every (task, kind, seed) in one round, then one round per bisection step of every search
-still open, its thresholds read from the baseline's manifest.
+still open, its thresholds relative to the baseline runs of the current settings and code.
 all (the DVC stage): baseline, then sweep. Runs already stored are reused, never launched; each stage ends by
 writing its manifest.
 """
@@ -28,7 +28,7 @@ from intrinsic_dim.runs import manifest, store
 from intrinsic_dim.study.intrinsic import Threshold, reaches
 from intrinsic_dim.study.progress import Progress, run_line
 from intrinsic_dim.study.search import expected_bisections, next_dimensions
-from intrinsic_dim.tasks.family import family_named
+from intrinsic_dim.tasks.family import available, family_named
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,7 @@ class Pending:
     """A run to launch: where its result will be, its log, and whether its task trains runs together."""
 
     spec: RunSpec
+    key: str
     directory: Path
     log_file: Path
     groupable: bool  # may be trained together with others of its task and kind (run.groupable)
@@ -136,6 +137,14 @@ def parallel_jobs(launcher: DictConfig) -> int:
     return cores if jobs < 0 else min(jobs, cores)
 
 
+def job_threads(cfg: DictConfig, jobs: int) -> int:
+    """Each run's torch threads (part of its key): `threads` if given, a cluster job's CPUs, else this machine's
+    cores shared among the parallel jobs (OpenMP threads of runs side by side would spin against each other)."""
+    if cfg.threads:
+        return cfg.threads
+    return cfg.hydra.launcher.get("cpus_per_task") or max(1, len(os.sched_getaffinity(0)) // jobs)
+
+
 class Study:
     def __init__(self, cfg: DictConfig, arguments: Sequence[str], compose: Compose, launch: Launch) -> None:
         self.cfg = cfg
@@ -144,13 +153,12 @@ class Study:
         self.launch = launch
         self.family, self.stage, self.profile = cfg.study.family, cfg.study.stage, cfg.profile
         self.results_dir = Path(cfg.paths.results_dir)
-        jobs = self.jobs = parallel_jobs(cfg.hydra.launcher)
-        # several runs side by side share the cores: each gets its part, or OpenMP threads spin against each other
-        self.threads = [f"threads={max(1, len(os.sched_getaffinity(0)) // jobs)}"] if jobs > 1 else []
+        self.jobs = parallel_jobs(cfg.hydra.launcher)
+        self.threads = f"threads={job_threads(cfg, self.jobs)}"
         self.progress: Progress | None = None
 
     def job_config(self, spec: RunSpec) -> DictConfig:
-        return self.compose([*self.arguments, *spec.overrides()])
+        return self.compose([*self.arguments, *spec.overrides(), self.threads])
 
     def tasks(self) -> dict[str, Task]:
         """The profile's tasks of this family by name, a task with variants in its budget expanded into them."""
@@ -185,7 +193,14 @@ class Study:
         together = self.cfg.study.together
         if not isinstance(together, int) or isinstance(together, bool) or together < 1:
             raise BadInput(f"study.together must be a positive integer (1: one run at a time), got {together!r}")
+        if self.family not in available() and "." not in self.family:  # one line, not an empty manifest
+            raise BadInput(f"study.family={self.family} is not a task family; one of {', '.join(available())}")
         for argument in self.arguments:
+            if argument.split("=", 1)[0].lstrip("+~") in ("seed", "subspace", "subspace.d"):
+                raise BadInput(
+                    f"{argument}: a study runs its profile's seeds and chooses each run's subspace; set "
+                    "profile.seeds=[...] or the task's budget (kinds, grid) instead"
+                )
             if argument.startswith("dataset="):  # its runs would be filed and reported under the task's name
                 raise BadInput(
                     f"{argument} would file another dataset's runs under the names of the tasks that read "
@@ -211,8 +226,10 @@ class Study:
             )
         finally:
             self.progress.close(finished)
+        # `arguments` and a task's `selection` compose the config of any of its runs (study.freshness)
         study = {"family": self.family, "stage": stage, "profile": self.profile.name,
-                 "seeds": list(self.profile.seeds), "tasks": tasks}  # fmt: skip
+                 "seeds": list(self.profile.seeds), "tasks": tasks,
+                 "arguments": [*self.arguments, self.threads]}  # fmt: skip
         manifest.write(manifest.manifest_path(self.results_dir, self.family, stage, self.profile.name), study)
         return study
 
@@ -223,18 +240,15 @@ class Study:
         specs = [RunSpec(name, "none", None, seed, task.selection) for name, task in tasks.items()
                  for seed in self.seeds(task.config)]  # fmt: skip
         results = self.execute(specs, f"{self.family} baseline", expected_later=0)
-        return {task: {"runs": [self.entry(spec, results[spec], 0) for spec in specs if spec.task == task]}
+        return {task: {"selection": list(tasks[task].selection),
+                       "runs": [self.entry(spec, results[spec], 0) for spec in specs if spec.task == task]}
                 for task in tasks}  # fmt: skip
 
     def sweep(self) -> dict:
-        command = f"dvc repro study@{self.family}"
-        baseline = manifest.read(
-            manifest.manifest_path(self.results_dir, self.family, "baseline", self.profile.name), command
-        )
         tasks, searches = {}, []
         for name, selected in self.tasks().items():
             task = selected.config
-            facts = {**self.task_facts(name, task, baseline, command), "group": selected.group}
+            facts = {**self.task_facts(name, selected), "group": selected.group}
             unknown = set(task.budget.kinds) - set(PROJECTIONS)
             if unknown:
                 raise BadInput(
@@ -243,7 +257,7 @@ class Study:
             min_d = {kind: PROJECTIONS[kind].min_dimension(facts["tensors"]) for kind in task.budget.kinds}
             # a kind's largest d: D, or less where the budget caps it (dense P takes D * d * 4 bytes)
             max_d = {kind: min(facts["D"], task.budget.get("max_d", {}).get(kind) or facts["D"]) for kind in min_d}
-            tasks[name] = {**facts, "min_d": min_d, "max_d": max_d, "runs": []}
+            tasks[name] = {**facts, "selection": list(selected.selection), "min_d": min_d, "max_d": max_d, "runs": []}
             targets = [reaches(facts["mode"], threshold["target"]) for threshold in facts["thresholds"].values()
                        if threshold["target"] is not None]  # fmt: skip
             for kind, lowest in min_d.items():
@@ -273,12 +287,28 @@ class Study:
                 raise BadInput(f"task {task.name}: seed {seed!r} is not an integer; fix profile.seeds or its budget")
         return seeds
 
-    def task_facts(self, name: str, task: DictConfig, baseline: dict, command: str) -> dict:
+    def baseline_runs(self, name: str, selected: Task) -> dict[RunSpec, dict]:
+        """The task's baseline runs made with the current settings and code, which its thresholds are relative to:
+        a baseline of other settings (say, fewer epochs) or older code never stands in for them."""
+        runs = {}
+        for seed in self.seeds(selected.config):
+            spec = RunSpec(name, "none", None, seed, selected.selection)
+            result = Planned.of(self.job_config(spec)).stored()
+            if result is None:
+                raise BadInput(
+                    f"the baseline of {name} (seed {seed}) with the current settings and code is not stored; "
+                    f"run the baseline stage first (`dvc repro study@{self.family}`, or this command with "
+                    "study.stage=baseline)"
+                )
+            runs[spec] = result
+        return runs
+
+    def task_facts(self, name: str, selected: Task) -> dict:
         """What the search and the report need of a task: metric, D, baseline value, targets."""
-        entries = baseline["tasks"].get(name, {}).get("runs", [])
-        if {entry["seed"] for entry in entries} != set(self.seeds(task)):
-            raise BadInput(f"the baseline of {name} lacks some seeds of profile {self.profile.name}; run `{command}`")
-        runs = [store.read(self.results_dir / entry["path"], f"run `{command}` again") for entry in entries]
+        task = selected.config
+        baseline = self.baseline_runs(name, selected)
+        runs = list(baseline.values())
+        paths = [self.entry(spec, run, 0)["path"] for spec, run in baseline.items()]
         metric, mode = task.study.metric, task.study.mode
         reference = statistics.fmean(self.metric(run, metric) for run in runs)
 
@@ -303,7 +333,7 @@ class Study:
             "mode": mode,
             "D": runs[0]["D"],
             "tensors": runs[0]["tensors"],
-            "baseline": {"value": reference, "runs": [entry["path"] for entry in entries]},
+            "baseline": {"value": reference, "runs": paths},
             "thresholds": thresholds,
             "headline": task.study.headline,
             "paper": OmegaConf.to_container(task.study.paper) if task.study.get("paper") else None,
@@ -347,7 +377,7 @@ class Study:
                 self.progress.line(spec.line(stored, metrics[spec.task], reused=True), trained=False)
             else:
                 log_file = Path(cfg.hydra.sweep.dir) / cfg.hydra.sweep.subdir / key[:10] / "output.log"
-                pending.append(Pending(spec, directory, log_file, groupable(cfg)))
+                pending.append(Pending(spec, key, directory, log_file, groupable(cfg)))
         self.progress.plan(title, len(pending), expected_later)
         if not pending:
             return results
@@ -380,9 +410,11 @@ class Study:
         failures = []
         for group, (ok, value) in zip(groups, outcomes, strict=True):
             for index, run in enumerate(group):
-                if ok:
-                    results[run.spec] = value[index]
-                    report(run.spec, value[index])
+                # a failed job may have stored some of its runs (a full disk, a job killed after its first run)
+                result = value[index] if ok else store.load(run.directory, run.key)
+                if result is not None:
+                    results[run.spec] = result
+                    report(run.spec, result)
                 else:
                     reason = " ".join(str(value).split())
                     kind = "" if isinstance(value, BadInput) else f"{type(value).__name__}: "
@@ -398,4 +430,4 @@ class Study:
         """One job's overrides: its first run's, and the {d, seed} of the runs trained with it."""
         first, *others = (run.spec for run in group)
         together = ",".join(f"{{d:{spec.d},seed:{spec.seed}}}" for spec in others)
-        return [*self.arguments, *first.overrides(), *self.threads, *([f"together=[{together}]"] if others else [])]
+        return [*self.arguments, *first.overrides(), self.threads, *([f"together=[{together}]"] if others else [])]

@@ -8,6 +8,8 @@ from intrinsic_dim.tasks.family import Built, Family, RunContext
 class Classifying(Family):
     """Build the data module and the net, fit with cross-entropy, measure `task.metrics` on `task.evaluate`."""
 
+    libraries = (*Family.libraries, "torchmetrics")
+
     def build(self, cfg: DictConfig) -> Built:
         from intrinsic_dim.tasks import classification
 

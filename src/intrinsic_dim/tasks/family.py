@@ -47,12 +47,12 @@ def in_subspace(net: nn.Module, subspace) -> nn.Module:
 
 
 class Family:
-    """What a task family does. `fit_group` is optional (`trains_groups`): without it every run trains alone.
+    """What a task family does. `fit_group` is optional (`trains_together`): without it every run trains alone.
     A family's module should stay light to import (heavy libraries imported inside the methods): a study imports
     it to plan, and a bad setting should fail in seconds."""
 
     name: str
-    trains_groups = False
+    libraries: tuple[str, ...] = ("torch", "numpy", "lightning")  # their versions enter the runs' keys
 
     def build(self, cfg: DictConfig) -> Built:
         """The run's data and model (in its subspace), drawn in one fixed order after the engine seeded the run."""
@@ -61,6 +61,11 @@ class Family:
     def fit(self, cfg: DictConfig, built: Built, context: RunContext) -> dict[str, float]:
         """Train `built.model`; the metrics only training measures (e.g. the loss before training)."""
         raise NotImplementedError
+
+    def trains_together(self, cfg: DictConfig) -> bool:
+        """Whether the task's subspace runs go through `fit_group` (alone, as a group of one): its runs then
+        have the same numbers whichever runs they are trained with."""
+        return False
 
     def fit_group(self, cfgs: list[DictConfig], builts: list[Built], contexts: list[RunContext]) -> list[dict]:
         """Train the runs of one task and kind as one model: `fit`'s metrics for each run, in order."""

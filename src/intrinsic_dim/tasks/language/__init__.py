@@ -8,6 +8,7 @@ from intrinsic_dim.tasks.family import Built, RunContext, register
 
 class Language(Classifying):
     name = "language"
+    libraries = (*Classifying.libraries, "transformers", "tokenizers")
 
     def fit(self, cfg: DictConfig, built: Built, context: RunContext) -> dict[str, float]:
         from intrinsic_dim.tasks.language.finetune import fine_tune

@@ -45,6 +45,11 @@ class TokenizedText(L.LightningDataModule):
         self.train_examples = train_examples  # a fixed subset of the training split (the first N)
         self.limit = limit  # first `limit` examples of each split: tiny real subsets for tests
         self.splits: dict = {}
+        if not (self.path / "dataset_dict.json").is_file():  # checked when the run is built, before any logger
+            raise DataError(
+                f"prepared data {self.path} is missing; run `dvc repro prepare` "
+                f"(or python pipelines/prepare.py dataset={self.path.name})"
+            )
 
     def tokenizer(self):
         local = Path(self.tokenizer_name).is_dir()
@@ -80,11 +85,6 @@ class TokenizedText(L.LightningDataModule):
             return
         import datasets
 
-        if not (self.path / "dataset_dict.json").is_file():
-            raise DataError(
-                f"prepared data {self.path} is missing; run `dvc repro prepare` "
-                f"(or python pipelines/prepare.py dataset={self.path.name})"
-            )
         prepared = datasets.load_from_disk(str(self.path))
         tokenizer = self.tokenizer()
         self.collate = DataCollatorWithPadding(tokenizer)

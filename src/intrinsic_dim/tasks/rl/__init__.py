@@ -28,6 +28,7 @@ def checked(cfg: DictConfig) -> str:
 
 class RL(Family):
     name = "rl"
+    libraries = (*Family.libraries, "gymnasium", "mujoco", "ale-py", "evotorch", "stable-baselines3")
 
     def build(self, cfg: DictConfig) -> Built:
         return algorithm(cfg).build(cfg)

@@ -84,15 +84,15 @@ class PreparedImages(L.LightningDataModule):
         self.train_examples = train_examples  # a fixed subset of the training split (the first N)
         self.limit = limit  # first `limit` examples of each split: tiny real subsets for tests
         self.splits: dict[str, Dataset] = {}
-
-    def setup(self, stage: str | None = None) -> None:
-        if self.splits:
-            return
-        if not self.path.is_file():
+        if not self.path.is_file():  # checked when the run is built, before any logger starts
             raise DataError(
                 f"prepared data {self.path} is missing; run `dvc repro prepare` "
                 f"(or python pipelines/prepare.py dataset={self.path.stem})"
             )
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
         prepared = torch.load(self.path)
         mean, std = prepared["mean"].tolist(), prepared["std"].tolist()
         normalize = v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])

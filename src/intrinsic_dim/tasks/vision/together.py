@@ -85,8 +85,6 @@ def check_group(cfgs: list[DictConfig]) -> None:
 
     if any(shared(cfg) != shared(cfgs[0]) for cfg in cfgs[1:]):
         raise BadInput("runs trained together must share their task settings (all but seed, subspace and rate)")
-    if cfgs[0].task.data.get("augment"):  # crops and flips come from one generator, shared by the runs' loaders
-        raise BadInput("runs with task.data.augment=true cannot be trained together; set study.together=1")
 
 
 class OwnMetrics(Logger):
