@@ -19,14 +19,14 @@ from tqdm import tqdm
 
 from intrinsic_dim.bounds.cache import bounded
 from intrinsic_dim.bounds.report import markdown, plot_bounds, selected, write_metrics
-from intrinsic_dim.config import compose
+from intrinsic_dim.config import command_line_config, compose
 from intrinsic_dim.errors import one_line_errors
 from intrinsic_dim.runs import manifest, store
 from intrinsic_dim.study.freshness import check_current
 
 if __name__ == "__main__":
     with one_line_errors("bounds"):
-        cfg = compose(sys.argv[1:], config_name="bounds")
+        cfg = command_line_config(sys.argv[1:], "bounds")
         logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # no per-fit banners: one bar for the stage
         warnings.filterwarnings("ignore", ".*no `val_dataloader`")  # the fine-tune sees the training split only
         transformers.utils.logging.disable_progress_bar()  # no bar per restored language model

@@ -8,7 +8,7 @@ import sys
 
 import hydra
 
-from intrinsic_dim.config import compose, requested_datasets
+from intrinsic_dim.config import command_line_config, requested_datasets
 from intrinsic_dim.errors import one_line_errors
 
 if __name__ == "__main__":
@@ -17,6 +17,6 @@ if __name__ == "__main__":
         for name in names:
             print(
                 hydra.utils.instantiate(
-                    compose([*overrides, f"dataset={name}"], config_name="data").dataset.source
+                    command_line_config([*overrides, f"dataset={name}"], "data").dataset.source
                 ).fetch()
             )

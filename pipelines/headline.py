@@ -10,13 +10,13 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from intrinsic_dim.config import CONF_DIR, compose
+from intrinsic_dim.config import CONF_DIR, command_line_config
 from intrinsic_dim.errors import one_line_errors
 from intrinsic_dim.study.report import headline_markdown
 
 if __name__ == "__main__":
     with one_line_errors("headline"):
-        cfg = compose(sys.argv[1:], config_name="study")
+        cfg = command_line_config(sys.argv[1:], "study")
         reports = Path(cfg.paths.reports_dir) / cfg.profile.name
         families = OmegaConf.load(CONF_DIR / "pipeline.yaml").families  # the order of the rows
         found = {family: reports / family / "details.json" for family in families}

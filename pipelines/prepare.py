@@ -13,7 +13,7 @@ import datasets
 import hydra
 import torch
 
-from intrinsic_dim.config import compose, requested_datasets
+from intrinsic_dim.config import command_line_config, requested_datasets
 from intrinsic_dim.errors import one_line_errors
 
 if __name__ == "__main__":
@@ -21,7 +21,7 @@ if __name__ == "__main__":
     with one_line_errors("prepare"):
         names, overrides = requested_datasets(sys.argv[1:])
         for name in names:
-            dataset = compose([*overrides, f"dataset={name}"], config_name="data").dataset
+            dataset = command_line_config([*overrides, f"dataset={name}"], "data").dataset
             splits = hydra.utils.instantiate(dataset.source).prepare()
             Path(dataset.prepared).parent.mkdir(parents=True, exist_ok=True)
             if hasattr(splits, "save_to_disk"):  # text: a datasets.DatasetDict

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from intrinsic_dim import tracking
-from intrinsic_dim.config import compose
+from intrinsic_dim.config import command_line_config
 from intrinsic_dim.errors import one_line_errors
 from intrinsic_dim.plots import plot_comparison, plot_metric_vs_d, plot_size_family, plot_task_figures
 from intrinsic_dim.runs import manifest, store
@@ -32,7 +32,7 @@ from intrinsic_dim.study.report import (
 
 if __name__ == "__main__":
     with one_line_errors("report"):
-        cfg = compose(sys.argv[1:], config_name="study")
+        cfg = command_line_config(sys.argv[1:], "study")
         family, profile = cfg.study.family, cfg.profile.name
         for folder, setting in (("metrics_dir", "paths.metrics_dir"), ("reports_dir", "paths.reports_dir")):
             store.ensure_writable(Path(cfg.paths[folder]) / profile / family, setting)

@@ -48,6 +48,7 @@ def test_what_does_not_determine_a_result_is_not_part_of_the_identity(overrides)
         ["dataset.source.split_seed=1"],  # another validation split
         ["trainer=ddp_sim"],  # another effective batch
         ["trainer=gpu"],  # another device
+        ["trainer.precision=bf16-mixed"],
         ["threads=7"],  # other reduction orders in matrix products
         ["task.train_together=false"],  # the plain trainer instead of the group trainer
         ["task=mnist_lenet"],

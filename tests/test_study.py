@@ -20,9 +20,9 @@ def trained(monkeypatch) -> list[tuple]:
     runs = []
     execute = engine.fit_one
 
-    def counting(cfg, context):
+    def counting(cfg, built, context):
         runs.append((cfg.task.name, cfg.subspace.kind, cfg.subspace.d, cfg.seed))
-        return execute(cfg, context)
+        return execute(cfg, built, context)
 
     monkeypatch.setattr(engine, "fit_one", counting)
     return runs
@@ -116,10 +116,10 @@ def test_an_interrupted_study_says_how_to_resume_and_keeps_its_finished_runs(tmp
     sweep = study_arguments(tmp_path, "toy", "sweep")
     counting = engine.fit_one
 
-    def interrupted_at_the_second_run(cfg, context):
+    def interrupted_at_the_second_run(cfg, built, context):
         if len(trained) == 1:
             raise KeyboardInterrupt  # Ctrl-C while the second run trains
-        return counting(cfg, context)
+        return counting(cfg, built, context)
 
     monkeypatch.setattr(engine, "fit_one", interrupted_at_the_second_run)
     capfd.readouterr()

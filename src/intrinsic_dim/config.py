@@ -12,6 +12,7 @@ from pathlib import Path
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
 
@@ -102,13 +103,16 @@ HYDRA_FLAGS_WITH_VALUE = {"--config-name", "-cn", "--config-path", "-cp", "--con
 
 
 def command_line_overrides(arguments: Sequence[str]) -> list[str]:
-    """The overrides among a Hydra app's arguments (its flags, such as -m, left out)."""
+    """The overrides among a Hydra app's arguments (its flags, such as -m, left out), a sweep (`d=8,16`) by its
+    first value: enough to check every setting and option it names."""
     overrides, flag_value = [], False
     for argument in arguments:
         if not flag_value and not argument.startswith("-"):
             overrides.append(argument)
         flag_value = argument in HYDRA_FLAGS_WITH_VALUE
-    return overrides
+    return [f"{override.get_key_element()}={next(override.sweep_string_iterator())}"
+            if override.is_sweep_override() else override.input_line
+            for override in OverridesParser.create().parse_overrides(overrides)]  # fmt: skip
 
 
 def check_command_line(program: str, config_name: str) -> None:
