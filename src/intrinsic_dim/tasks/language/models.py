@@ -60,7 +60,8 @@ def sequence_classifier(
     verbosity = transformers_logging.get_verbosity()
     transformers_logging.set_verbosity_error()  # the load report would list the new head on every run
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(name, config=config)
+        # no hub kernels (on by default since transformers 5.25): they swap in downloaded layers, with other numbers
+        model = AutoModelForSequenceClassification.from_pretrained(name, config=config, use_kernels=False)
     finally:
         transformers_logging.set_verbosity(verbosity)
     return model.train()  # from_pretrained returns it in eval mode: dropout off, unlike fine-tuning in the paper
