@@ -314,12 +314,7 @@ def train_claimed(mine: list[Planned]) -> dict[str, dict]:
     if not mine:
         return {}
     if not groupable(mine[0].cfg):
-        return each(
-            mine,
-            lambda entry: train_group(
-                [entry], lambda cfgs, builts, contexts: [fit_one(cfgs[0], builts[0], contexts[0])]
-            ),
-        )
+        return each(mine, lambda entry: train_group([entry], fit_alone))
     try:
         return train_group(mine, fit_group)
     except BadInput:
@@ -329,6 +324,11 @@ def train_claimed(mine: list[Planned]) -> dict[str, dict]:
             raise
         log.warning("training %d runs together failed (%s); training them one at a time", len(mine), error)
     return each(mine, lambda entry: train_group([entry], fit_group))
+
+
+def fit_alone(cfgs: list[DictConfig], builts: list[Built], contexts: list[RunContext]) -> list[Trained]:
+    """`fit_one` in the form `train` takes: one run through its family's plain trainer."""
+    return [fit_one(cfgs[0], builts[0], contexts[0])]
 
 
 def train_group(group: list[Planned], fit) -> dict[str, dict]:
