@@ -1,16 +1,17 @@
-"""Wall time of a task family's study on this machine: in-process and with two local processes.
+"""Wall time of a task family's study on this machine: in-process and with two local processes, and with one
+seed against several.
 
     python benchmarks/study.py                          # the quick vision chain, both launchers (~2 h here)
     python benchmarks/study.py --results-into results   # the same, keeping the in-process runs for `dvc repro`
     python benchmarks/study.py --quick                  # the tiny test profile, to check that the script works
     python benchmarks/study.py --launchers joblib       # one launcher only (the other's row is left out)
-    python benchmarks/study.py --launchers joblib --out-name study_mnist_3_seeds \
-        'profile.tasks=[mnist_fc,mnist_lenet]' 'profile.seeds=[0,1,2]'   # any study overrides, recorded
+    python benchmarks/study.py --launchers joblib --seeds 1 3 --out-name study_mnist_seeds \
+        'profile.tasks=[mnist_fc,mnist_lenet]'          # seeds 0 and 0-2; any study overrides, recorded
 
-Each launcher starts from an empty result store (a temporary folder, or for the in-process launcher the
-folder given to --results-into, which must hold no runs of the family yet) and reads the prepared datasets
-(`dvc repro prepare`); both run one after the other in one invocation, so their ratio
-compares like with like. Writes results/study.json and results/study.md.
+Each row (launcher, seeds) starts from an empty result store (a temporary folder, or for the in-process launcher
+the folder given to --results-into, which must hold no runs of the family yet) and reads the prepared datasets
+(`dvc repro prepare`); the rows run one after the other in one invocation, so their ratios compare like with
+like. Writes results/<out-name>.json and .md.
 """
 
 from __future__ import annotations
@@ -55,21 +56,21 @@ def run_study(launcher: list[str], family: str, profile: str, prepared_dir: Path
 
 
 def markdown(results: dict) -> str:
-    reference = results["launchers"].get(LAUNCHERS["basic"][0], {}).get("wall_seconds")
+    reference = results["rows"][0]["wall_seconds"]
     lines = [
         f"Measured {results['date']} on {results['cpu']} ({results['cores']} cores), profile {results['profile']}, "
         f"{results['family']} family (baselines, grid and search) from an empty result store"
         + (f", with {' '.join(results['overrides'])}." if results.get("overrides") else "."),
         "",
-        "| launcher | runs | torch threads per run | wall time (min) | sum of run times (min) | speed-up |",
-        "|---|---|---|---|---|---|",
+        "| launcher | seeds | runs | torch threads per run | wall time (min) | sum of run times (min) "
+        "| wall time / first row's |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for name, row in results["launchers"].items():
+    for row in results["rows"]:
         threads = ", ".join(map(str, row["threads_per_run"]))
-        speed_up = f"{reference / row['wall_seconds']:.2f}x" if reference else "-"
         lines.append(
-            f"| {name} | {row['runs']} | {threads} | {row['wall_seconds'] / 60:.1f} | {row['run_seconds'] / 60:.1f} "
-            f"| {speed_up} |"
+            f"| {row['launcher']} | {row['seeds']} | {row['runs']} | {threads} | {row['wall_seconds'] / 60:.1f} "
+            f"| {row['run_seconds'] / 60:.1f} | {row['wall_seconds'] / reference:.2f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -82,6 +83,8 @@ def main() -> None:
     parser.add_argument("--prepared-dir", type=Path, default=ROOT / "artifacts" / "prepared")
     parser.add_argument("--results-into", type=Path, help="the in-process launcher's result store (default: temporary)")
     parser.add_argument("--launchers", nargs="+", choices=list(LAUNCHERS), default=list(LAUNCHERS), help="timed")
+    parser.add_argument("--seeds", nargs="+", type=int, help="timed per launcher with seeds 0..n-1 (default: the "
+                        "profile's)")  # fmt: skip
     parser.add_argument("--out-name", default="study", help="writes <out-dir>/<out-name>.json and .md")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of the study (tasks, seeds, study.together)")
     args = parser.parse_args()
@@ -89,16 +92,18 @@ def main() -> None:
         sys.exit(f"{args.results_into / args.family} already holds runs: the timing must start from no runs")
     profile = "test" if args.quick else "quick"
     results = {"date": time.strftime("%Y-%m-%d"), "cpu": cpu_name(), "cores": len(os.sched_getaffinity(0)),
-               "profile": profile, "family": args.family, "overrides": args.overrides, "launchers": {}}  # fmt: skip
+               "profile": profile, "family": args.family, "overrides": args.overrides, "rows": []}  # fmt: skip
     prepared_dir = args.prepared_dir.resolve()
     for key in args.launchers:
         name, launcher = LAUNCHERS[key]
-        with tempfile.TemporaryDirectory() as store:
-            kept = args.results_into is not None and key == "basic"
-            where = args.results_into.resolve() if kept else Path(store) / "results"
-            logs = Path(store) / "logs"
-            results["launchers"][name] = run_study(launcher, args.family, profile, prepared_dir, where, logs,
-                                                   args.overrides)  # fmt: skip
+        for seeds in args.seeds or [None]:
+            with tempfile.TemporaryDirectory() as store:
+                kept = args.results_into is not None and key == "basic"
+                where = args.results_into.resolve() if kept else Path(store) / "results"
+                chosen = [f"profile.seeds=[{','.join(map(str, range(seeds)))}]"] if seeds else []
+                row = run_study(launcher, args.family, profile, prepared_dir, where, Path(store) / "logs",
+                                [*args.overrides, *chosen])  # fmt: skip
+                results["rows"].append({"launcher": name, "seeds": seeds or "profile's", **row})
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / f"{args.out_name}.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out_dir / f"{args.out_name}.md").write_text(markdown(results))

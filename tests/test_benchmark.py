@@ -51,7 +51,8 @@ def test_quick_study_benchmark_times_both_launchers(tmp_path, prepared_subset, c
         check=True, capture_output=True, text=True, cwd=ROOT,
     )  # fmt: skip
     results = json.loads((tmp_path / "study.json").read_text())
-    basic, joblib = results["launchers"].values()
+    basic, joblib = results["rows"]
+    assert basic["launcher"] == "in-process (basic)" and joblib["launcher"] == "2 local processes (joblib)"
     assert basic["runs"] == joblib["runs"] > 2
     (threads_per_process,) = joblib["threads_per_run"]  # two processes split this test's cores
     assert threads_per_process == max(1, len(os.sched_getaffinity(0)) // 2) <= basic["threads_per_run"][0]
@@ -61,17 +62,17 @@ def test_quick_study_benchmark_times_both_launchers(tmp_path, prepared_subset, c
     assert len(list((tmp_path / "kept" / "vision").rglob("result.json"))) == basic["runs"]  # the in-process runs
 
 
-def test_study_table_gives_speed_ups_only_against_a_measured_in_process_run():
+def test_study_table_gives_each_rows_wall_time_against_the_first_rows():
     spec = importlib.util.spec_from_file_location("study_benchmark", ROOT / "benchmarks" / "study.py")
     study = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(study)
-    row = {"runs": 10, "threads_per_run": [1], "run_seconds": 600.0}
+    row = {"launcher": "2 local processes (joblib)", "threads_per_run": [1]}
     results = {"date": "today", "cpu": "cpu", "cores": 2, "profile": "quick", "family": "vision"}
-    joblib = {"2 local processes (joblib)": {**row, "wall_seconds": 600.0}}
-    both = {"in-process (basic)": {**row, "wall_seconds": 900.0}, **joblib}
-    assert study.markdown({**results, "launchers": both}).splitlines()[-1].endswith("| 1.50x |")
-    alone = study.markdown({**results, "launchers": joblib}).splitlines()[-1]
-    assert alone == "| 2 local processes (joblib) | 10 | 1 | 10.0 | 10.0 | - |"
+    rows = [{**row, "seeds": 1, "runs": 10, "run_seconds": 600.0, "wall_seconds": 400.0},
+            {**row, "seeds": 3, "runs": 20, "run_seconds": 1000.0, "wall_seconds": 580.0}]  # fmt: skip
+    table = study.markdown({**results, "rows": rows}).splitlines()
+    assert table[-2] == "| 2 local processes (joblib) | 1 | 10 | 1 | 6.7 | 10.0 | 1.00 |"
+    assert table[-1] == "| 2 local processes (joblib) | 3 | 20 | 1 | 9.7 | 16.7 | 1.45 |"
 
 
 @pytest.mark.slow

@@ -203,7 +203,15 @@ def test_the_report_shows_the_majority_rate_and_the_papers_value_of_each_kind():
     paper = {"d_int90": {"said": 207, "fastfood": 322}, "source": "Aghajanyan et al. 2020"}
     assert paper_value(paper, "said")["d_int90"] == 207 and paper_value(paper, "dense") is None
     assert paper_value({"d_int90": 750}, "sparse")["d_int90"] == 750
-    estimate = {"value": 250.0, "interval": None, "upper_bound": False, "refined": True, "label": "90% of full"}
+    estimate = {
+        "value": 250.0,
+        "interval": None,
+        "upper_bound": False,
+        "refined": True,
+        "label": "90% of full",
+        "seeds": 1,
+        "confidence": 0.95,
+    }
     facts = {"D": 355_000_000, "metric": "val/acc", "baseline": 0.9, "seeds": 1, "headline": "relative",
              "d_int": {"relative": estimate}, "chance": {"value": 0.6838, "label": "majority class"}}  # fmt: skip
     rows = table_rows({"mrpc_roberta_large": {kind: {**facts, "paper": paper_value(paper, kind)}

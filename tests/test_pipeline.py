@@ -43,7 +43,7 @@ def test_dvc_pipeline_runs_in_a_copy_of_the_repo_and_then_is_up_to_date(tmp_path
     assert "| mnist_fc | fastfood |" in (copy / "reports" / "test" / "bounds" / "vision" / "bounds.md").read_text()
     assert (copy / "reports" / "test" / "bounds" / "vision" / "figures" / "mnist_fc.png").is_file()
     headline = (copy / "reports" / "test" / "headline.md").read_text().splitlines()
-    assert headline[0] == "| task | family | kind | d_int90 | interval | seeds | paper |"
+    assert headline[0] == "| task | family | kind | d_int90 | 95% interval | seeds | paper |"
     assert headline[2].startswith("| toy | toy | fastfood | 10 |") and "| mnist_fc | vision | fastfood |" in headline[3]
     assert any(line.startswith("| cartpole_es | rl | fastfood |") for line in headline)
     shown = succeeds(["dvc", "metrics", "show"], copy).splitlines()

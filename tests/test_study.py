@@ -53,8 +53,11 @@ def test_extending_a_study_retrains_nothing_already_done(tmp_path, trained):
     assert not first & set(trained)
     assert {seed for *_, seed in trained} == {0, 1} and (("toy", "fastfood", 5, 0) in trained)
     trained.clear()
-    toy_study(tmp_path, "profile.seeds=[0,1]", "task.budgets.test.grid=[3,5,30]", "task.budgets.test.precision=1.5")
-    assert trained == []  # a coarser search precision needs no new run
+    coarser = toy_study(tmp_path, "profile.seeds=[0,1]", "task.budgets.test.grid=[3,5,30]",
+                        "task.budgets.test.precision=1.5")  # fmt: skip
+    # seed 0 needs no new run; seed 1 starts again from the ends of seed 0's wider bracket, [8, 12]
+    assert toy_summary(tmp_path, coarser)["d_int"]["solved"]["per_seed"][0]["bracket"] == [8, 12]
+    assert set(trained) <= {("toy", "fastfood", 8, 1), ("toy", "fastfood", 12, 1)}
 
 
 def test_a_setting_that_matters_or_a_code_change_retrains(tmp_path, trained, monkeypatch):
@@ -181,7 +184,7 @@ def test_the_report_logs_one_wandb_summary_run_with_the_table_and_the_figure(tmp
     [run] = (tmp_path / "logs" / "toy" / "summary" / "wandb").glob("offline-run-*")
     [table] = (run / "files" / "media" / "table").glob("d_int90_*.table.json")
     rows = json.loads(table.read_text())["data"]
-    assert [row[:2] for row in rows] == [["toy", "fastfood"]] and rows[0][5] == "10 (bisection)"
+    assert [row[:2] for row in rows] == [["toy", "fastfood"]] and rows[0][5] == "10 (1 seed, bisection)"
     assert list((run / "files" / "media" / "images").glob("metric_vs_d_*.png"))
 
 

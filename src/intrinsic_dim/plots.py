@@ -4,7 +4,6 @@ that differ in one respect (pretrained or not) on one axis."""
 
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
 
 import matplotlib
@@ -26,7 +25,8 @@ def comma_ticks(axis) -> None:
 
 
 def plot_task(axis, task: str, kinds: dict) -> None:
-    """One task: a curve per kind and seed, the baseline, each threshold, and each kind's d_int90."""
+    """One task: a curve per kind and seed (a later seed's is short: its search starts near the first seed's
+    crossing), the baseline, each threshold, and each kind's d_int90 with its interval over seeds shaded."""
     first = next(iter(kinds.values()))
     for kind, facts in kinds.items():
         color = KIND_COLORS.get(kind)
@@ -36,6 +36,8 @@ def plot_task(axis, task: str, kinds: dict) -> None:
         headline = facts["d_int"][facts["headline"]]
         if headline["value"] is not None:
             axis.axvline(headline["value"], color=color, alpha=0.6, label=f"{kind}: d_int90 = {headline['value']:,.0f}")
+        if headline.get("interval"):
+            axis.axvspan(*headline["interval"], color=color, alpha=0.12)
     axis.axhline(first["baseline"], color="gray", linestyle="--", label="full-space baseline")
     if first.get("chance"):
         axis.axhline(first["chance"]["value"], color="black", linestyle="-.", label=first["chance"]["label"])
@@ -96,6 +98,10 @@ def plot_size_family(group: str, members: dict, path: Path) -> None:
         )
         axis.plot([D for D, _, _ in points], [d for _, d, _ in points], "o", color=KIND_COLORS.get(kind),
                   label=f"{kind}: d_int90")  # fmt: skip
+        for facts in (members[task][kind] for task in members if kind in members[task]):
+            interval = facts["d_int"][facts["headline"]].get("interval")
+            if interval:  # the 95% interval over seeds
+                axis.plot([facts["D"]] * 2, interval, color=KIND_COLORS.get(kind), alpha=0.5)
         for D, d, task in points:
             axis.annotate(task, (D, d), fontsize=7, xytext=(3, 3), textcoords="offset points")
     axis.set(xlabel="number of parameters D", ylabel="d_int90", title=f"{group}: d_int90 against D")
@@ -120,18 +126,17 @@ def found(headline: dict) -> str:
 
 
 def plot_comparison(summary: dict, tasks: tuple[str, str], path: Path) -> None:
-    """Two tasks on one axis, a colour each: every kind's curve (mean over seeds), each baseline, each headline
-    d_int90 (or why there is none), and the chance level they share."""
+    """Two tasks on one axis, a colour each: every kind's curve per seed, each baseline, each headline d_int90
+    (or why there is none), and the chance level they share."""
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     for color, task in zip(("tab:blue", "tab:red"), tasks, strict=True):
         kinds = summary[task]
         for kind, facts in kinds.items():
-            curves = facts["curves"].values()
-            dimensions = sorted({d for values in curves for d in values})
-            means = [statistics.fmean(values[d] for values in curves if d in values) for d in dimensions]
             headline = facts["d_int"][facts["headline"]]
-            axis.plot(dimensions, means, marker=KIND_MARKERS.get(kind, "o"), markersize=4, color=color,
-                      label=f"{task}, {kind} ({found(headline)})")  # fmt: skip
+            for index, (_, values) in enumerate(sorted(facts["curves"].items())):
+                axis.plot(list(values), list(values.values()), marker=KIND_MARKERS.get(kind, "o"), markersize=4,
+                          color=color, linestyle=SEED_STYLES[index % len(SEED_STYLES)],
+                          label=f"{task}, {kind} ({found(headline)})" if index == 0 else None)  # fmt: skip
             if headline["value"] is not None:
                 axis.axvline(headline["value"], color=color, alpha=0.4)
         first = next(iter(kinds.values()))

@@ -27,7 +27,7 @@ from intrinsic_dim.run import Planned, groupable
 from intrinsic_dim.runs import manifest, store
 from intrinsic_dim.study.intrinsic import Threshold, reaches
 from intrinsic_dim.study.progress import Progress, run_line
-from intrinsic_dim.study.search import expected_bisections, next_dimensions
+from intrinsic_dim.study.search import expected_bisections, next_dimensions, starting_points
 from intrinsic_dim.tasks.family import available, family_named
 
 
@@ -42,6 +42,7 @@ Compose = Callable[[Sequence[str]], DictConfig]  # overrides -> the config of th
 Launch = Callable[[list[list[str]]], list[tuple[bool, Any]]]  # a batch of runs' overrides -> (ok, result or error)
 POLL_SECONDS = 0.5
 STAGES = {"baseline": ("baseline",), "sweep": ("sweep",), "all": ("baseline", "sweep")}  # study.stage
+LATER_SEEDS = ("bracket", "grid")  # study.later_seeds: start from the first seed's brackets, or run the whole grid
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ def pack(pending: list[Pending], most: int, jobs: int) -> list[list[Pending]]:
 
 @dataclass(eq=False)  # each search is its own key in a round's plan
 class Search:
-    """The search of one (task, kind, seed) for every target of its task."""
+    """The search of one (task, kind, seed) for every target of its task. A later seed's search (`first` set)
+    waits for the first seed's and starts from its final brackets (search.starting_points)."""
 
     task: str
     kind: str
@@ -111,22 +113,39 @@ class Search:
     precision: float
     targets: list[Callable[[float], bool]]  # one `reached` test per threshold
     selection: tuple[str, ...]
+    first: Search | None = None  # the first seed's search of this task and kind, for a later seed
     values: dict[int, float] = field(default_factory=dict)
 
     def spec(self, d: int) -> RunSpec:
         return RunSpec(self.task, self.kind, d, self.seed, self.selection)
 
+    def waiting(self) -> bool:
+        return self.first is not None and bool(self.first.next_dimensions())
+
+    def start(self) -> list[int]:
+        """The d values every search measures: the grid (the curve is drawn even with no target to chase), or for
+        a later seed the ends of the first seed's brackets."""
+        if self.first is None or not self.targets:
+            return self.grid
+        return starting_points(self.first.values, self.targets)
+
     def next_dimensions(self) -> list[int]:
-        missing = [d for d in self.grid if d not in self.values]  # the curve is drawn even with no target to chase
+        if self.waiting():
+            return []
+        start = self.start()
+        missing = [d for d in start if d not in self.values]
         if missing:
             return missing
-        proposed = (next_dimensions(self.values, reached, self.grid, self.min_d, self.max_d, self.precision)
+        proposed = (next_dimensions(self.values, reached, start, self.min_d, self.max_d, self.precision)
                     for reached in self.targets)  # fmt: skip
         return sorted(set(itertools.chain.from_iterable(proposed)))
 
     def expected_runs(self) -> int:
-        missing = sum(d not in self.values for d in self.grid)
-        return missing + sum(expected_bisections(self.values, reached, self.grid, self.precision)
+        if self.waiting():  # both ends of each bracket, most often all it needs
+            return 2 * len(self.targets) if self.targets else len(self.grid)
+        start = self.start()
+        missing = sum(d not in self.values for d in start)
+        return missing + sum(expected_bisections(self.values, reached, start, self.precision)
                              for reached in self.targets)  # fmt: skip
 
 
@@ -193,6 +212,10 @@ class Study:
         together = self.cfg.study.together
         if not isinstance(together, int) or isinstance(together, bool) or together < 1:
             raise BadInput(f"study.together must be a positive integer (1: one run at a time), got {together!r}")
+        if self.cfg.study.later_seeds not in LATER_SEEDS:
+            raise BadInput(
+                f"study.later_seeds must be one of {', '.join(LATER_SEEDS)}, got {self.cfg.study.later_seeds!r}"
+            )
         if self.family not in available() and "." not in self.family:  # one line, not an empty manifest
             raise BadInput(f"study.family={self.family} is not a task family; one of {', '.join(available())}")
         for argument in self.arguments:
@@ -262,8 +285,13 @@ class Study:
                        if threshold["target"] is not None]  # fmt: skip
             for kind, lowest in min_d.items():
                 grid = sorted({d for d in task.budget.grid if lowest <= d <= max_d[kind]}) or [lowest]
-                searches += [Search(name, kind, seed, grid, lowest, max_d[kind], task.budget.precision, targets,
-                                    selected.selection) for seed in self.seeds(task)]  # fmt: skip
+                first = None
+                for seed in self.seeds(task):
+                    search = Search(name, kind, seed, grid, lowest, max_d[kind], task.budget.precision, targets,
+                                    selected.selection, first)  # fmt: skip
+                    searches.append(search)
+                    if first is None and self.cfg.study.later_seeds == "bracket":
+                        first = search
         for round_index in itertools.count(1):
             planned = {search: search.next_dimensions() for search in searches}
             specs = [search.spec(d) for search, dims in planned.items() for d in dims]

@@ -2,22 +2,29 @@
 
 A target is either fixed (Li et al.'s MNIST numbers ask for 90% accuracy; the toy problem for a loss near 0)
 or a fraction of the full-space baseline, optionally of its gain over a floor such as the majority-class rate.
-Between measured d the metric is interpolated linearly in log d.
+
+The crossing of one seed's curve, which need not be monotone in d (a run is one noisy draw): the smallest
+measured d that reaches the target, interpolated linearly in log d from the largest measured d below it (which
+does not reach it). Points above the first that reaches never move it, whether they dip below the target or not,
+as "the smallest d that reaches 90%" (Li et al.) asks. Over seeds: crossings differ by factors, so the estimate
+is their geometric mean, with a 95% t-interval of the mean of log d (wide with three seeds: that is what three
+seeds can tell).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 from intrinsic_dim.errors import BadInput
 from intrinsic_dim.study.search import bracket
 
 MODES = ("max", "min")
+CONFIDENCE = 0.95
 
 
 @dataclass(frozen=True)
@@ -69,26 +76,33 @@ def reaches(mode: str, target: float) -> Callable[[float], bool]:
 
 
 def crossing(values: Mapping[int, float], target: float, reached) -> float | None:
-    """The d at which the curve first reaches `target`, linear in log d between measured points.
+    """The d at which the curve first reaches `target` (the module's rule), linear in log d between the smallest
+    measured d that reaches it and the largest measured d below that one.
 
     The smallest measured d if that already reaches it (an upper bound); None if no d does.
     """
-    points = sorted(values.items())
-    if not points:
+    low, high = bracket(values, reached)
+    if high is None:
         return None
-    if reached(points[0][1]):
-        return float(points[0][0])
-    for (d0, v0), (d1, v1) in itertools.pairwise(points):
-        if reached(v1):
-            share = (target - v0) / (v1 - v0)
-            return math.exp(math.log(d0) + share * (math.log(d1) - math.log(d0)))
-    return None
+    if low is None:
+        return float(high)
+    share = min(1.0, (target - values[low]) / (values[high] - values[low]))  # 1 where float32 rounding reached it
+    return math.exp(math.log(low) + share * (math.log(high) - math.log(low)))
 
 
-def intrinsic_dimension(
-    per_seed: Mapping[int, Mapping[int, float]], target: float, reached, precision: float, resamples: int = 2000
-) -> dict:
-    """d_int from {seed: {d: value}}: one crossing per seed, their mean, and with 2+ seeds a bootstrap interval.
+def over_seeds(crossings: list[float], confidence: float = CONFIDENCE) -> tuple[float, list[float] | None]:
+    """The geometric mean of per-seed crossings and a t-interval of the mean of their logs; no interval for one
+    seed: a single run's spread is unknown."""
+    logs = np.log(crossings)
+    centre = float(np.exp(logs.mean()))
+    if len(logs) < 2:
+        return centre, None
+    half = stats.t.ppf((1 + confidence) / 2, len(logs) - 1) * logs.std(ddof=1) / math.sqrt(len(logs))
+    return centre, [float(np.exp(logs.mean() - half)), float(np.exp(logs.mean() + half))]
+
+
+def intrinsic_dimension(per_seed: Mapping[int, Mapping[int, float]], target: float, reached, precision: float) -> dict:
+    """d_int from {seed: {d: value}}: one crossing per seed, their geometric mean and, with 2+ seeds, its interval.
 
     `refined` says whether every seed's crossing lies in a bracket of ratio <= precision (the search's
     bisection), rather than between coarse grid points only.
@@ -102,19 +116,18 @@ def intrinsic_dimension(
             "refined": low is not None and high is not None and (high / low <= precision or high - low <= 1),
             "upper_bound": high is not None and low is None,
         }
-    estimates = [facts["d"] for facts in seeds.values()]
+    unreached = [seed for seed, facts in seeds.items() if facts["d"] is None]
     summary = {
         "target": target,
         "seeds": len(seeds),
         "per_seed": seeds,
-        "reached": bool(seeds) and all(value is not None for value in estimates),
+        "reached": bool(seeds) and not unreached,
+        "unreached_seeds": unreached,
         "refined": bool(seeds) and all(facts["refined"] for facts in seeds.values()),
         "upper_bound": any(facts["upper_bound"] for facts in seeds.values()),
+        "confidence": CONFIDENCE,
     }
     if not summary["reached"]:
         return {**summary, "value": None, "interval": None}
-    interval = None
-    if len(estimates) > 1:  # the 2.5-97.5 percentile range of the mean over seeds resampled with replacement
-        means = np.random.default_rng(0).choice(estimates, size=(resamples, len(estimates))).mean(axis=1)
-        interval = [float(bound) for bound in np.percentile(means, [2.5, 97.5])]
-    return {**summary, "value": float(np.mean(estimates)), "interval": interval}
+    value, interval = over_seeds([facts["d"] for facts in seeds.values()])
+    return {**summary, "value": value, "interval": interval}

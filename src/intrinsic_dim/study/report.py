@@ -12,7 +12,7 @@ import statistics
 from pathlib import Path
 
 from intrinsic_dim.runs import store
-from intrinsic_dim.study.intrinsic import intrinsic_dimension, reaches
+from intrinsic_dim.study.intrinsic import CONFIDENCE, intrinsic_dimension, reaches
 
 
 def summarize(study: dict, results_dir: Path, fix: str) -> dict:
@@ -49,7 +49,8 @@ def summarize(study: dict, results_dir: Path, fix: str) -> dict:
 def threshold_estimate(threshold: dict, per_seed: dict[int, dict[int, float]], facts: dict) -> dict:
     """d_int by one threshold; a threshold without a target (its baseline not above its floor) has none."""
     if threshold["target"] is None:
-        return {**threshold, "seeds": len(per_seed), "reached": False, "value": None, "interval": None}
+        return {**threshold, "seeds": len(per_seed), "reached": False, "value": None, "interval": None,
+                "confidence": CONFIDENCE}  # fmt: skip
     found = intrinsic_dimension(per_seed, threshold["target"], reaches(facts["mode"], threshold["target"]),
                                 facts["precision"])  # fmt: skip
     return {"label": threshold["label"], **found}
@@ -113,16 +114,36 @@ def headline_metrics(facts: dict) -> dict:
     return metrics
 
 
-def show(estimate: dict) -> str:
-    """One d_int value for a table: the value, its interval over seeds, and what it rests on."""
+def seeds_note(estimate: dict) -> str:
+    """How many seeds a value rests on, and the interval's confidence where there is one."""
+    seeds = f"{estimate['seeds']} seed" + ("s" if estimate["seeds"] != 1 else "")
+    return f"{round(100 * estimate['confidence'])}%, {seeds}" if estimate.get("interval") else seeds
+
+
+def value_text(estimate: dict) -> str:
+    """The d_int value alone: `<= v` where a seed reached the target at its smallest d, or why there is none."""
     if estimate.get("undefined"):
         return f"undefined ({estimate['undefined']})"
     if estimate["value"] is None:
+        unreached = estimate.get("unreached_seeds") or []
+        if unreached and len(unreached) < estimate["seeds"]:
+            return "not reached by seed " + ", ".join(map(str, unreached))
         return "not reached"
-    value = f"<= {estimate['value']:,.0f}" if estimate["upper_bound"] else f"{estimate['value']:,.0f}"
+    return ("<= " if estimate["upper_bound"] else "") + f"{estimate['value']:,.0f}"
+
+
+def interval_text(estimate: dict) -> str:
+    return "[{:,.0f}, {:,.0f}]".format(*estimate["interval"]) if estimate.get("interval") else "-"
+
+
+def show(estimate: dict) -> str:
+    """One d_int value for a table: the geometric mean over seeds, its interval, and what it rests on."""
+    value = value_text(estimate)
+    if estimate.get("undefined") or estimate["value"] is None:
+        return value
     if estimate["interval"] is not None:
-        value += " [{:,.0f}, {:,.0f}]".format(*estimate["interval"])
-    return f"{value} ({'bisection' if estimate['refined'] else 'grid only'})"
+        value += " " + interval_text(estimate)
+    return f"{value} ({seeds_note(estimate)}, {'bisection' if estimate['refined'] else 'grid only'})"
 
 
 COLUMNS = ("task", "kind", "D", "baseline", "seeds", "d_int90", "threshold", "other thresholds", "paper")
@@ -156,23 +177,20 @@ def paper_cell(facts: dict) -> str:
     return f"{paper:,}" + (f" ({round(100 * (value / paper - 1)):+d}%)" if value is not None else "")
 
 
-HEADLINE_COLUMNS = ("task", "family", "kind", "d_int90", "interval", "seeds", "paper")
+HEADLINE_COLUMNS = ("task", "family", "kind", "d_int90", "95% interval", "seeds", "paper")
 
 
 def headline_markdown(summaries: dict[str, dict]) -> str:
-    """One row per task and kind of every family's summary ({family: summary}): the headline d_int90, its
-    interval over the seeds (where there are several) and the paper's value."""
+    """One row per task and kind of every family's summary ({family: summary}): the headline d_int90 (geometric
+    mean over seeds), its 95% interval (with 2+ seeds) and the paper's value."""
     lines = ["| " + " | ".join(HEADLINE_COLUMNS) + " |", "|" + "---|" * len(HEADLINE_COLUMNS)]
     for family, summary in summaries.items():
         for task, kinds in summary.items():
             for kind, facts in kinds.items():
                 estimate = facts["d_int"][facts["headline"]]
-                if estimate.get("undefined") or estimate["value"] is None:
-                    value = "undefined" if estimate.get("undefined") else "not reached"
-                else:
-                    value = ("<= " if estimate["upper_bound"] else "") + f"{estimate['value']:,.0f}"
-                interval = "[{:,.0f}, {:,.0f}]".format(*estimate["interval"]) if estimate.get("interval") else "-"
-                cells = (task, family, kind, value, interval, str(facts["seeds"]), paper_cell(facts) or "-")
+                value = "undefined" if estimate.get("undefined") else value_text(estimate)
+                cells = (task, family, kind, value, interval_text(estimate), str(facts["seeds"]),
+                         paper_cell(facts) or "-")  # fmt: skip
                 lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -1,5 +1,10 @@
 """Where to train next: the coarse grid, then bisection on log d around the first d that reaches a target.
 
+A later seed of the same task and kind starts instead from the ends of the first seed's final bracket
+(`starting_points`): seeds' crossings differ by far less than a grid's steps. Where its own curve crosses
+elsewhere, the same search widens from there, by the span of what it measured (so by little first), and bisects
+its own bracket to the same precision.
+
 Pure functions of the values measured so far, so a study resumes from its stored runs and plans every
 (task, kind, seed) search of a round at once. No d is ever proposed twice.
 """
@@ -9,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 
-WIDEN = 4  # factor by which a bracket that the grid missed is widened, up or down
+WIDEN = 4  # the largest factor by which a search that has not bracketed its crossing widens, up or down
 
 
 def bracket(values: Mapping[int, float], reached: Callable[[float], bool]) -> tuple[int | None, int | None]:
@@ -38,14 +43,21 @@ def next_dimensions(
     if missing:
         return missing
     low, high = bracket(values, reached)
+    widen = min(WIDEN, max(precision, max(values) / min(values)))  # galloping: each step at least doubles the span
     if high is None:  # not reached yet: widen upwards, up to D
         top = low if low is not None else min_d
-        return [min(max_d, top * WIDEN)] if top < max_d else []
+        return [min(max_d, max(top + 1, round(top * widen)))] if top < max_d else []
     if low is None:  # reached at the smallest d tried: widen downwards, down to the kind's minimum
-        return [max(min_d, high // WIDEN)] if high > min_d else []
+        return [max(min_d, min(high - 1, round(high / widen)))] if high > min_d else []
     if high / low <= precision or high - low <= 1:
         return []
     return [min(high - 1, max(low + 1, round(math.sqrt(low * high))))]
+
+
+def starting_points(first_seed: Mapping[int, float], targets: Sequence[Callable[[float], bool]]) -> list[int]:
+    """Where a later seed's search starts: both ends of the first seed's final bracket around each target (one end
+    where it has only one: reached at its smallest d, or not even at its largest)."""
+    return sorted({d for reached in targets for d in bracket(first_seed, reached) if d is not None})
 
 
 def expected_bisections(
