@@ -17,6 +17,7 @@ from intrinsic_dim.config import CONF_DIR, command_line_config, compose
 from intrinsic_dim.errors import one_line_errors
 from intrinsic_dim.study.papers import PaperTask, bound_rows, d_int_rows, page
 
+
 def budget_text(profile: str, budget) -> str:
     """What one run of the task trains for at that profile's budget."""
     for key, unit in (("epochs", "epochs"), ("timesteps", "timesteps"), ("max_iterations", "iterations")):

@@ -159,6 +159,12 @@ def test_a_group_size_that_is_not_a_positive_integer(tmp_path):
     assert line == "study toy baseline: study.together must be a positive integer (1: one run at a time), got 0"
 
 
+def test_an_unknown_way_to_search_later_seeds(tmp_path):
+    arguments = study_arguments(tmp_path, "toy", "baseline", "study.later_seeds=all")
+    line = fails_in_one_line(["python", "pipelines/study.py", *arguments])
+    assert line == "study toy baseline: study.later_seeds must be one of bracket, grid, got 'all'"
+
+
 def test_fetch_refuses_a_truncated_mirror_copy_and_copies_nothing_broken(tmp_path):
     mirror = tmp_path / "mirror"
     shutil.copytree(MNIST_MIRROR, mirror)

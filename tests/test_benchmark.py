@@ -91,3 +91,24 @@ def test_quick_language_benchmark_writes_ratios_and_memory(tmp_path):
         assert 0 < row["projection_constants_mb"] * 2**20 < 40 * D  # O(D) constants, never D x d
     assert set(results["targets"]) == {"said_over_full_step", "fastfood_over_full_step"}
     assert "| said | 200 |" in (tmp_path / "language.md").read_text()
+
+
+def test_the_pipeline_benchmark_times_each_stage_and_adds_up_interrupted_invocations(tmp_path, monkeypatch):
+    """A stand-in `dvc` that runs two stages (0.3 s and 0.1 s) and fails the second time: both segments count."""
+    fake = tmp_path / "bin" / "dvc"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho \"Running stage 'study@toy':\"\nsleep 0.3\necho \"Running stage 'report@toy':\"\n"
+                    "sleep 0.1\n[ -f \"$MARK\" ] && exit 3\ntouch \"$MARK\"\n")  # fmt: skip
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("MARK", str(tmp_path / "ran"))
+    script = [sys.executable, str(ROOT / "benchmarks" / "pipeline.py"), "--out-dir", str(tmp_path)]
+    assert subprocess.run([*script, "--restart"], capture_output=True).returncode == 0
+    assert subprocess.run(script, capture_output=True).returncode == 3
+    results = json.loads((tmp_path / "pipeline.json").read_text())
+    assert [segment["exit_code"] for segment in results["segments"]] == [0, 3]
+    for segment in results["segments"]:
+        assert list(segment["stages"]) == ["study@toy", "report@toy"]
+        assert 0.3 <= segment["stages"]["study@toy"] < 1.3 and 0.1 <= segment["stages"]["report@toy"] < 1.1
+    table = (tmp_path / "pipeline.md").read_text()
+    assert "in 2 invocation(s) (not finished yet)" in table and "| study@toy |" in table and "| **total** |" in table

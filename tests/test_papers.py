@@ -31,9 +31,8 @@ def test_the_verdict_says_whether_the_papers_value_lies_inside_the_interval():
 
 def test_a_row_outside_its_interval_says_why_and_shows_the_papers_own_target():
     at_paper_target = estimate_for([2000, 2400, 2200], label="90% of the paper's baseline (58%)")
-    rows = d_int_rows(task(d_int90=2900, note="a stronger baseline", also="paper_baseline"),
-                      summary_of(estimate_for([4800, 5000, 5200]), paper_baseline=at_paper_target), "quick", {})  # fmt: skip
-    (row,) = rows
+    summary = summary_of(estimate_for([4800, 5000, 5200]), paper_baseline=at_paper_target)
+    (row,) = d_int_rows(task(d_int90=2900, note="a stronger baseline", also="paper_baseline"), summary, "quick", {})
     assert row[:4] == ["cifar10_lenet", "fastfood", "2,900", "4,997"]
     assert row[4] == "[4,524, 5,520]" and row[5] == "3 (4,800, 5,000, 5,200)" and row[6] == "quick: 20 epochs"
     assert row[7] == "no: the paper's is below it (ours +72%)"
@@ -62,7 +61,10 @@ def test_bounds_beside_the_published_ones():
     (row,) = bound_rows("mnist_lenet_long", "mnist", lotfi, bound)
     assert row == ["mnist", "data-independent", "11.6% (Lotfi et al. 2022)", "mnist_lenet_long", "10.19%", "1,000",
                    "3,203", "2.81%", "yes"]  # fmt: skip
-    assert bound_rows("cifar10_lenet", "cifar10", [{**lotfi[0], "error": 0.582}], {**bound, "bound": 0.6834})[0][-1] == "no"
+    assert (
+        bound_rows("cifar10_lenet", "cifar10", [{**lotfi[0], "error": 0.582}], {**bound, "bound": 0.6834})[0][-1]
+        == "no"
+    )
     assert bound_rows("cifar10_lenet", "cifar10", lotfi, None)[0][4] == "not bounded yet"
     text = page({"Li et al. 2018": [["a"] * 9]}, [])
     assert text.startswith("### Li et al. 2018\n\n| task | kind | paper |") and "### Compression bounds" in text

@@ -154,19 +154,31 @@ def run_rounds(searches, curves) -> list[dict]:
     return rounds
 
 
-def test_later_seeds_start_from_the_first_seeds_bracket_and_need_two_runs_when_they_cross_inside_it():
-    crossings = {0: 3000, 1: 2700, 2: 2950}  # the first seed ends with the bracket [2,615, 3,000]
+def test_later_seeds_skip_the_grid_and_bisect_alongside_the_first_seed():
+    """Grid [100, 300, 1,000, 3,000]; seed 0 crosses at 3,000 (the grid's bracket [1,000, 3,000], then 1,732, 2,279
+    and 2,615), seeds 1 and 2 at 2,700 and 2,950 inside every bracket seed 0 narrows to."""
+    crossings = {0: 3000, 1: 2700, 2: 2950}
     curves = {seed: (lambda d, at=at: log_linear(d, math.log10(at) - 3.6)) for seed, at in crossings.items()}
+    alone = seeded_searches([100, 300, 1000, 3000], seeds=(0,))
     searches = seeded_searches([100, 300, 1000, 3000])
     rounds = run_rounds(searches, curves)
-    assert set(rounds[0]) == {0}  # later seeds wait for the first seed's search to end
-    low, high = bracket(searches[0].values, reaches("max", 0.9))
-    assert low < 3000 <= high <= 1.25 * low
-    for search in searches[1:]:  # their crossings lie inside the first seed's final bracket: its two ends suffice
-        assert sorted(search.values) == [low, high]
+    assert set(rounds[0]) == {0} and rounds[1] == {0: [1732], 1: [1000, 1732, 3000], 2: [1000, 1732, 3000]}
+    assert len(rounds) == len(run_rounds(alone, curves))  # no round more than one seed takes
+    for search in searches[1:]:  # no grid point below the bracket, the same bisection points as seed 0
+        assert sorted(search.values) == [1000, 1732, 2279, 2615, 3000] == sorted(set(searches[0].values) - {100, 300})
     estimate = intrinsic_dimension({s.seed: s.values for s in searches}, 0.9, reaches("max", 0.9), 1.25)
     assert estimate["refined"] and [facts["d"] for facts in estimate["per_seed"].values()] == pytest.approx(
         list(crossings.values()), rel=1e-9)  # fmt: skip
+
+
+def test_later_seeds_wait_for_a_first_seed_whose_grid_missed_and_start_from_its_final_bracket():
+    curves = {seed: (lambda d, at=at: log_linear(d, math.log10(at) - 3.6)) for seed, at in {0: 9000, 1: 8000}.items()}
+    searches = seeded_searches([100, 300, 1000, 3000], seeds=(0, 1))
+    rounds = run_rounds(searches, curves)
+    first_done = max(index for index, planned in enumerate(rounds) if 0 in planned)
+    assert all(1 not in planned for planned in rounds[: first_done + 1])  # seed 0 widens to 12,000 first
+    low, high = bracket(searches[0].values, reaches("max", 0.9))
+    assert rounds[first_done + 1][1] == [low, high] and low < 9000 <= high <= 1.25 * low
 
 
 def noisy_curve(crossing_at: float, noise: float, rng: random.Random):
@@ -190,7 +202,10 @@ def test_the_cross_seed_search_never_skips_a_d_its_own_seed_needs_to_meet_the_pr
         for search in searches:
             reached = reaches("max", 0.9)
             low, high = bracket(search.values, reached)
-            assert high is not None and (low is None) == (high == 2), (crossings, search.seed, search.values)
+            if high is None:  # crosses above the largest d: searched up to it
+                assert low == 100_000 and crossings[search.seed] > 100_000 * 10 ** (-4 * noise)
+                continue
+            assert (low is None) == (high == 2), (crossings, search.seed, search.values)
             if low is not None:
                 assert not reached(search.values[low]) and (high / low <= 1.25 or high - low <= 1)
                 assert not any(low < d < high for d in search.values)

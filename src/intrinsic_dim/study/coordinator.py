@@ -1,8 +1,9 @@
 """A study of one task family, as rounds of independent runs sent through a launcher.
 
 baseline: one round, the full-space run of every task and seed of the profile.
-sweep: the grid of every (task, kind, seed) in one round, then one round per bisection step of every search
-still open, its thresholds relative to the baseline runs of the current settings and code.
+sweep: the grid of every (task, kind) for the first seed in one round, then one round per bisection step of every
+search still open (later seeds join from the first seed's grid bracket), its thresholds relative to the baseline
+runs of the current settings and code.
 all (the DVC stage): baseline, then sweep. Runs already stored are reused, never launched; each stage ends by
 writing its manifest.
 """
@@ -102,7 +103,7 @@ def pack(pending: list[Pending], most: int, jobs: int) -> list[list[Pending]]:
 @dataclass(eq=False)  # each search is its own key in a round's plan
 class Search:
     """The search of one (task, kind, seed) for every target of its task. A later seed's search (`first` set)
-    waits for the first seed's and starts from its final brackets (search.starting_points)."""
+    starts where the first seed's grid brackets its crossings (search.starting_points)."""
 
     task: str
     kind: str
@@ -119,20 +120,19 @@ class Search:
     def spec(self, d: int) -> RunSpec:
         return RunSpec(self.task, self.kind, d, self.seed, self.selection)
 
-    def waiting(self) -> bool:
-        return self.first is not None and bool(self.first.next_dimensions())
-
-    def start(self) -> list[int]:
+    def start(self) -> list[int] | None:
         """The d values every search measures: the grid (the curve is drawn even with no target to chase), or for
-        a later seed the ends of the first seed's brackets."""
-        if self.first is None or not self.targets:
+        a later seed where the first seed's search found its crossings (None while it waits for them)."""
+        first = self.first
+        if first is None or not self.targets:
             return self.grid
-        return starting_points(self.first.values, self.targets)
+        return starting_points(first.values, self.targets, first.grid, first.min_d, first.max_d, first.precision,
+                               first_done=not first.next_dimensions())  # fmt: skip
 
     def next_dimensions(self) -> list[int]:
-        if self.waiting():
-            return []
         start = self.start()
+        if start is None:
+            return []
         missing = [d for d in start if d not in self.values]
         if missing:
             return missing
@@ -141,9 +141,9 @@ class Search:
         return sorted(set(itertools.chain.from_iterable(proposed)))
 
     def expected_runs(self) -> int:
-        if self.waiting():  # both ends of each bracket, most often all it needs
-            return 2 * len(self.targets) if self.targets else len(self.grid)
         start = self.start()
+        if start is None:  # the first seed's, from its grid bracket on
+            return self.first.expected_runs() - sum(d not in self.first.values for d in self.first.grid)
         missing = sum(d not in self.values for d in start)
         return missing + sum(expected_bisections(self.values, reached, start, self.precision)
                              for reached in self.targets)  # fmt: skip

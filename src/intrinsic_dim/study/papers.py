@@ -90,7 +90,11 @@ BOUND_COLUMNS = ("dataset", "prior", "paper's bound", "task", "this project's bo
 
 
 def table(columns: tuple[str, ...], rows: list[list[str]]) -> list[str]:
-    return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns), *("| " + " | ".join(r) + " |" for r in rows)]
+    return [
+        "| " + " | ".join(columns) + " |",
+        "|" + "---|" * len(columns),
+        *("| " + " | ".join(r) + " |" for r in rows),
+    ]
 
 
 def bound_rows(task: str, dataset: str, references: list[dict], bound: dict | None) -> list[list[str]]:
