@@ -20,7 +20,13 @@ def test_quick_mnist_lands_within_30_percent_of_the_paper(tmp_path):
             f"paths.prepared_dir={prepared}",
         ]
     )
-    where = [f"paths.prepared_dir={prepared}", "profile=quick", "study.family=vision", "logger=csv"]
+    where = [
+        f"paths.prepared_dir={prepared}",
+        "profile=quick",
+        "profile.seeds=[0]",
+        "study.family=vision",
+        "logger=csv",
+    ]
     where += ["profile.tasks=[mnist_fc,mnist_lenet]", "task.budgets.quick.kinds=[fastfood]"]
     # the profile's own runs, fewer of them: the grid points around the answers, a coarser last bracket
     where += ["task.budgets.quick.grid=[300,1000]", "task.budgets.quick.precision=1.5"]

@@ -119,8 +119,10 @@ def test_packing_groups_runs_of_one_task_and_kind_and_gives_every_parallel_job_w
 @pytest.mark.slow
 def test_a_study_trains_its_seeds_together_through_joblib(prepared_subset, tmp_path):
     """Three seeds of MNIST FC: grouped jobs in two processes give each run's result, each reusable alone."""
-    # one thread per run, as joblib's two processes give each: the same keys in process and under joblib
-    common = ["profile.seeds=[0,1,2]", "profile.tasks=[mnist_fc]", f"dataset.prepared={prepared_subset}", "threads=1"]
+    # one thread per run, as joblib's two processes give each: the same keys in process and under joblib; every seed
+    # runs the grid, so round 1 holds all three seeds' runs
+    common = ["profile.seeds=[0,1,2]", "study.later_seeds=grid", "profile.tasks=[mnist_fc]",
+              f"dataset.prepared={prepared_subset}", "threads=1"]  # fmt: skip
     in_process_study(study_arguments(tmp_path, "vision", "baseline", *common))
     sweep = study_arguments(tmp_path, "vision", "sweep", *common)
     output = succeeds(["python", "pipelines/study.py", *sweep, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"])
