@@ -7,6 +7,7 @@ it names that profile and its cost (`cost` in conf/profile/<name>.yaml).
 `python pipelines/papers.py profile=quick`
 """
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ def budget_text(profile: str, budget) -> str:
     return profile
 
 
+@functools.cache  # each family's report is read once, not once per task
 def details(reports: Path, profile: str, family: str) -> dict | None:
     path = reports / profile / family / "details.json"
     return json.loads(path.read_text()) if path.is_file() else None
@@ -47,8 +49,8 @@ if __name__ == "__main__":
         for name in names:
             runs_in = tuple(profile for profile in profiles if name in profiles[profile].tasks)
             family = compose([f"task={name}"], "study").task.family
-            reported = [profile for profile in (default, *runs_in)
-                        if profile in runs_in and name in (details(reports, profile, family) or {})]  # fmt: skip
+            reported = [profile for profile in sorted(runs_in, key=lambda profile: profile != default)
+                        if name in (details(reports, profile, family) or {})]  # fmt: skip
             profile = reported[0] if reported else (runs_in[0] if runs_in else default)
             task = compose([f"task={name}", f"profile={profile}"], "study").task
             paper = task.study.get("paper")

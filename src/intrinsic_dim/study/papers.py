@@ -46,8 +46,9 @@ def why_not(task: PaperTask, facts: dict) -> str:
     reason = task.paper.get("note") or f"measured at {task.budget}, the paper's at {task.paper_budget}"
     other = facts["d_int"].get(task.paper.get("also") or "")
     if other is not None:
-        interval = interval_text(other)
-        reason += f"; at {other['label']}: {value_text(other)}" + (f" {interval}" if other.get("interval") else "")
+        reason += f"; at {other['label']}: {value_text(other)}"
+        if other.get("interval"):
+            reason += " " + interval_text(other)
     return reason
 
 
