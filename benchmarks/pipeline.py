@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -34,8 +35,10 @@ def timed_repro(arguments: list[str]) -> dict:
     stages: dict[str, float] = {}
     current, started = None, time.perf_counter()
     clock = started
+    # its own process group, so that an interrupt of this script (Ctrl-C, or a signal to it alone) reaches the
+    # study below dvc and its workers: they stop and say how to resume, instead of training on unrecorded
     process = subprocess.Popen(["dvc", "repro", *arguments], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, bufsize=1)  # fmt: skip
+                               stderr=subprocess.STDOUT, text=True, bufsize=1, start_new_session=True)  # fmt: skip
     try:
         for line in process.stdout:
             sys.stdout.write(line)
@@ -46,7 +49,9 @@ def timed_repro(arguments: list[str]) -> dict:
                     stages[current] = stages.get(current, 0.0) + now - clock
                 current, clock = found.group(1), now
     except KeyboardInterrupt:
-        process.terminate()
+        os.killpg(process.pid, signal.SIGINT)
+        for line in process.stdout:  # the study's last words: which runs are kept, how to resume
+            sys.stdout.write(line)
     code = process.wait()
     if current is not None:
         stages[current] = stages.get(current, 0.0) + time.perf_counter() - clock

@@ -50,14 +50,9 @@ def run_study(launcher: list[str], family: str, profile: str, prepared_dir: Path
     return {
         "wall_seconds": round(wall, 1),
         "runs": len(results),
-        "run_seconds": round(sum(map(job_share, results)), 1),
+        "run_seconds": round(sum(result["provenance"]["seconds"] for result in results), 1),  # a group's shared
         "threads_per_run": sorted({result["identity"]["runtime"]["threads"] for result in results}),
     }
-
-
-def job_share(result: dict) -> float:
-    """A run's share of its job's seconds: a group's are recorded with each of its runs."""
-    return result["provenance"]["seconds"] / (1 + len(result["provenance"]["trained_with"]))
 
 
 def markdown(results: dict) -> str:
@@ -67,7 +62,7 @@ def markdown(results: dict) -> str:
         f"{results['family']} family (baselines, grid and search) from an empty result store"
         + (f", with {' '.join(results['overrides'])}." if results.get("overrides") else "."),
         "",
-        "| launcher | seeds | runs | torch threads per run | wall time (min) | sum of job times (min) "
+        "| launcher | seeds | runs | torch threads per run | wall time (min) | sum of run times (min) "
         "| wall time / first row's |",
         "|---|---|---|---|---|---|---|",
     ]

@@ -1,6 +1,7 @@
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -112,3 +113,22 @@ def test_the_pipeline_benchmark_times_each_stage_and_adds_up_interrupted_invocat
         assert 0.3 <= segment["stages"]["study@toy"] < 1.3 and 0.1 <= segment["stages"]["report@toy"] < 1.1
     table = (tmp_path / "pipeline.md").read_text()
     assert "in 2 invocation(s) (not finished yet)" in table and "| study@toy |" in table and "| **total** |" in table
+
+
+def test_interrupting_the_pipeline_benchmark_stops_the_stage_below_dvc_and_keeps_the_segment(tmp_path, monkeypatch):
+    """A signal to the timer alone (not its terminal's whole group) still reaches the study, which says how to
+    resume; the interrupted segment is recorded."""
+    fake = tmp_path / "bin" / "dvc"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\ntrap 'echo \"study interrupted: rerun to resume\"; exit 130' INT\n"
+                    "echo \"Running stage 'study@toy':\"\nsleep 30 >/dev/null 2>&1 &\nwait\n")  # fmt: skip
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    script = [sys.executable, str(ROOT / "benchmarks" / "pipeline.py"), "--out-dir", str(tmp_path), "--restart"]
+    timer = subprocess.Popen(script, stdout=subprocess.PIPE, text=True)
+    assert timer.stdout.readline().startswith("Running stage 'study@toy'")
+    timer.send_signal(signal.SIGINT)
+    rest, _ = timer.communicate(timeout=20)
+    assert "study interrupted: rerun to resume" in rest
+    (segment,) = json.loads((tmp_path / "pipeline.json").read_text())["segments"]
+    assert segment["exit_code"] == 130 and list(segment["stages"]) == ["study@toy"]

@@ -125,6 +125,18 @@ def test_thresholds_fixed_and_relative():
             Threshold.from_config("bad", spec, "max")
 
 
+def test_a_threshold_rests_on_the_seeds_that_searched_it():
+    """Later seeds search only the headline: their few runs near its crossing (all above 80% here) would make
+    another threshold's crossing an upper bound at their smallest d, so that threshold rests on seed 0 alone."""
+    per_seed = {0: {d: log_linear(d) for d in (100, 300, 1000, 3000)}, 1: {4200: 0.91, 5300: 0.93}}
+    facts = {"mode": "max", "precision": 1.25}
+    lower = threshold_estimate({"label": "80%", "target": 0.8, "seeds": [0]}, per_seed, facts)
+    assert lower["seeds"] == 1 and lower["interval"] is None and not lower["upper_bound"]
+    assert lower["value"] == pytest.approx(crossing(per_seed[0], 0.8, reaches("max", 0.8)))
+    every = threshold_estimate({"label": "80%", "target": 0.8}, per_seed, facts)  # a manifest from before: all seeds
+    assert every["seeds"] == 2 and every["upper_bound"] and every["per_seed"][1]["d"] == 4200
+
+
 def test_a_float32_metric_equal_to_the_target_reaches_it():
     """4,500 right of 5,000 in float32 is 0.89999998: it reaches 90%; one example fewer does not."""
     right = torch.tensor(4500.0) / torch.tensor(5000.0)
@@ -154,31 +166,37 @@ def run_rounds(searches, curves) -> list[dict]:
     return rounds
 
 
-def test_later_seeds_skip_the_grid_and_bisect_alongside_the_first_seed():
+def test_later_seeds_skip_grid_and_bisection_and_start_at_the_first_seeds_final_bracket():
     """Grid [100, 300, 1,000, 3,000]; seed 0 crosses at 3,000 (the grid's bracket [1,000, 3,000], then 1,732, 2,279
-    and 2,615), seeds 1 and 2 at 2,700 and 2,950 inside every bracket seed 0 narrows to."""
+    and 2,615), seeds 1 and 2 at 2,700 and 2,950: inside seed 0's final bracket, two runs each, in one round more."""
     crossings = {0: 3000, 1: 2700, 2: 2950}
     curves = {seed: (lambda d, at=at: log_linear(d, math.log10(at) - 3.6)) for seed, at in crossings.items()}
-    alone = seeded_searches([100, 300, 1000, 3000], seeds=(0,))
+    alone = run_rounds(seeded_searches([100, 300, 1000, 3000], seeds=(0,)), curves)
     searches = seeded_searches([100, 300, 1000, 3000])
     rounds = run_rounds(searches, curves)
-    assert set(rounds[0]) == {0} and rounds[1] == {0: [1732], 1: [1000, 1732, 3000], 2: [1000, 1732, 3000]}
-    assert len(rounds) == len(run_rounds(alone, curves))  # no round more than one seed takes
-    for search in searches[1:]:  # no grid point below the bracket, the same bisection points as seed 0
-        assert sorted(search.values) == [1000, 1732, 2279, 2615, 3000] == sorted(set(searches[0].values) - {100, 300})
+    assert rounds[:-1] == alone and rounds[-1] == {1: [2615, 3000], 2: [2615, 3000]}
     estimate = intrinsic_dimension({s.seed: s.values for s in searches}, 0.9, reaches("max", 0.9), 1.25)
     assert estimate["refined"] and [facts["d"] for facts in estimate["per_seed"].values()] == pytest.approx(
         list(crossings.values()), rel=1e-9)  # fmt: skip
 
 
-def test_later_seeds_wait_for_a_first_seed_whose_grid_missed_and_start_from_its_final_bracket():
-    curves = {seed: (lambda d, at=at: log_linear(d, math.log10(at) - 3.6)) for seed, at in {0: 9000, 1: 8000}.items()}
+def test_a_later_seed_with_no_target_to_chase_trains_nothing():
+    first = Search("task", "fastfood", 0, [100, 300], 1, 1000, 1.25, [], ("task=task",))
+    later = Search("task", "fastfood", 1, [100, 300], 1, 1000, 1.25, [], ("task=task",), first)
+    assert first.next_dimensions() == [100, 300]  # the first seed still draws its curve
+    assert later.next_dimensions() == [] and later.expected_runs() == 0
+
+
+def test_a_later_seed_outside_the_first_seeds_bracket_widens_from_it_by_little():
+    curves = {seed: (lambda d, at=at: log_linear(d, math.log10(at) - 3.6)) for seed, at in {0: 9000, 1: 7000}.items()}
     searches = seeded_searches([100, 300, 1000, 3000], seeds=(0, 1))
     rounds = run_rounds(searches, curves)
+    low, high = bracket(searches[0].values, reaches("max", 0.9))  # seed 0 widens to 12,000, then bisects
     first_done = max(index for index, planned in enumerate(rounds) if 0 in planned)
-    assert all(1 not in planned for planned in rounds[: first_done + 1])  # seed 0 widens to 12,000 first
-    low, high = bracket(searches[0].values, reaches("max", 0.9))
-    assert rounds[first_done + 1][1] == [low, high] and low < 9000 <= high <= 1.25 * low
+    assert all(1 not in planned for planned in rounds[: first_done + 1]) and rounds[first_done + 1] == {1: [low, high]}
+    assert rounds[first_done + 2 :] == [{1: [round(low / 1.25)]}]  # both reached: down by the precision, at least
+    later_low, later_high = bracket(searches[1].values, reaches("max", 0.9))
+    assert later_low < 7000 <= later_high == low and later_high / later_low <= 1.25
 
 
 def noisy_curve(crossing_at: float, noise: float, rng: random.Random):

@@ -60,6 +60,17 @@ def test_extending_a_study_retrains_nothing_already_done(tmp_path, trained):
     assert set(trained) <= {("toy", "fastfood", 8, 1), ("toy", "fastfood", 12, 1)}
 
 
+def test_later_seeds_search_only_the_thresholds_set_beside_a_paper_value(tmp_path):
+    loose = ["profile.seeds=[0,1]", "+task.study.thresholds.loose={target:1.0e-2,label:loose}"]
+    study = toy_study(tmp_path, *loose)
+    chased = {name: threshold["seeds"] for name, threshold in study["tasks"]["toy"]["thresholds"].items()}
+    assert chased == {"solved": [0, 1], "loose": [0]}  # the headline by both seeds, the other by the first
+    assert toy_summary(tmp_path, study)["d_int"]["loose"]["seeds"] == 1
+    compared = toy_study(tmp_path, *loose, "+task.study.paper.also=loose")  # the papers page shows it too
+    assert compared["tasks"]["toy"]["thresholds"]["loose"]["seeds"] == [0, 1]
+    assert toy_summary(tmp_path, compared)["d_int"]["loose"]["seeds"] == 2
+
+
 def test_a_setting_that_matters_or_a_code_change_retrains(tmp_path, trained, monkeypatch):
     toy_study(tmp_path)
     count = len(trained)

@@ -88,50 +88,56 @@ def pending(task: str, kind: str, d: int | None, seed: int, groupable: bool = Tr
     return Pending(RunSpec(task, kind, d, seed, (f"task={task}",)), "key", Path(), Path(), groupable)
 
 
-def test_packing_groups_runs_of_one_task_and_kind_and_gives_every_parallel_job_work():
+def test_packing_groups_runs_of_one_task_and_kind_costliest_first_and_balances_parallel_jobs():
     runs = [pending("a", "fastfood", d, seed) for d in (300, 100) for seed in (0, 1, 2)]
     runs += [pending("a", "sparse", 100, 0), pending("b", "fastfood", 100, 0), pending("a", "none", None, 0, False)]
-    one_job = pack(runs, most=4, jobs=1)
+    alike = lambda spec: 1.0  # noqa: E731
+    one_job = pack(runs, most=4, jobs=1, seconds=alike)
     assert [[(r.spec.task, r.spec.kind, r.spec.d, r.spec.seed) for r in group] for group in one_job] == [
-        [("a", "none", None, 0)],
         [("a", "fastfood", 100, 0), ("a", "fastfood", 100, 1), ("a", "fastfood", 100, 2), ("a", "fastfood", 300, 0)],
         [("a", "fastfood", 300, 1), ("a", "fastfood", 300, 2)],
+        [("a", "none", None, 0)],
         [("a", "sparse", 100, 0)],
         [("b", "fastfood", 100, 0)],
     ]
-    assert [len(group) for group in pack(runs, most=4, jobs=2)] == [1, 4, 2, 1, 1]  # two jobs per core already
-    assert [len(group) for group in pack(runs, most=4, jobs=3)] == [1, 2, 2, 2, 1, 1]  # 5 jobs < 6: 4 -> 2 + 2
+    # two processes, 9 runs: no job above half a process's share (2.25 runs)
+    assert [len(group) for group in pack(runs, most=4, jobs=2, seconds=alike)] == [2, 2, 2, 1, 1, 1]
+    assert [len(group) for group in pack(runs, most=4, jobs=3, seconds=alike)] == [1] * 9  # share 1.5 runs
     last_round = [pending("a", "fastfood", 150, seed) for seed in (0, 1, 2)]  # one group would leave a core idle
-    assert [len(group) for group in pack(last_round, most=4, jobs=2)] == [1, 1, 1]
+    assert [len(group) for group in pack(last_round, most=4, jobs=2, seconds=alike)] == [1, 1, 1]
     two_tasks = [pending(task, "fastfood", d, 0) for task in ("fc", "lenet") for d in (300, 1000)]
-    balanced = pack(two_tasks, most=4, jobs=2)  # each process trains a cheap run and an expensive one in turn
+    lenet_costs_three = lambda spec: 3.0 if spec.task == "lenet" else 1.0  # noqa: E731
+    balanced = pack(two_tasks, most=4, jobs=2, seconds=lenet_costs_three)  # the costly runs first, the cheap fill in
     assert [[(r.spec.task, r.spec.d) for r in group] for group in balanced] == [
-        [("fc", 300)],
-        [("fc", 1000)],
         [("lenet", 300)],
         [("lenet", 1000)],
+        [("fc", 300)],
+        [("fc", 1000)],
     ]
-    assert [len(group) for group in pack(two_tasks, most=4, jobs=1)] == [2, 2]  # in-process: grouped
-    assert all(len(group) == 1 for group in pack(runs, most=1, jobs=1))  # study.together=1: one by one
-    assert sorted(id(r) for group in pack(runs, most=3, jobs=2) for r in group) == sorted(id(r) for r in runs)
+    in_process = pack(two_tasks, most=4, jobs=1, seconds=lenet_costs_three)
+    assert [[r.spec.task for r in group] for group in in_process] == [["lenet", "lenet"], ["fc", "fc"]]
+    assert all(len(group) == 1 for group in pack(runs, most=1, jobs=1, seconds=alike))  # study.together=1
+    every = pack(runs, most=3, jobs=2, seconds=alike)
+    assert sorted(id(r) for group in every for r in group) == sorted(id(r) for r in runs)
 
 
 @pytest.mark.slow
 def test_a_study_trains_its_seeds_together_through_joblib(prepared_subset, tmp_path):
     """Three seeds of MNIST FC: grouped jobs in two processes give each run's result, each reusable alone."""
     # one thread per run, as joblib's two processes give each: the same keys in process and under joblib; every seed
-    # runs the grid, so round 1 holds all three seeds' runs
+    # runs the grid of three d, so round 1 holds nine runs of like cost: four pairs (none above half a process's
+    # share) and one alone
     common = ["profile.seeds=[0,1,2]", "study.later_seeds=grid", "profile.tasks=[mnist_fc]",
-              f"dataset.prepared={prepared_subset}", "threads=1"]  # fmt: skip
+              "task.budgets.test.grid=[4,16,64]", f"dataset.prepared={prepared_subset}", "threads=1"]  # fmt: skip
     in_process_study(study_arguments(tmp_path, "vision", "baseline", *common))
     sweep = study_arguments(tmp_path, "vision", "sweep", *common)
     output = succeeds(["python", "pipelines/study.py", *sweep, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"])
     study = manifest.read(manifest.manifest_path(tmp_path / "results", "vision", "sweep", "test"), "")
     results = [json.loads((tmp_path / "results" / entry["path"] / "result.json").read_text())
                for entry in study["tasks"]["mnist_fc"]["runs"]]  # fmt: skip
-    assert {(r["seed"], r["d"]) for r in results} >= {(seed, d) for seed in (0, 1, 2) for d in (4, 64)}
-    grid = [r for r in results if r["d"] in (4, 64)]  # round 1: 6 runs in 4 jobs (groups of 2 and singles)
-    assert sorted(len(r["provenance"]["trained_with"]) for r in grid) == [0, 0, 1, 1, 1, 1]
+    grid = [r for r in results if r["d"] in (4, 16, 64)]
+    assert {(r["seed"], r["d"]) for r in grid} == {(seed, d) for seed in (0, 1, 2) for d in (4, 16, 64)}
+    assert sorted(len(r["provenance"]["trained_with"]) for r in grid) == [0, 1, 1, 1, 1, 1, 1, 1, 1]
     assert {r["identity"]["runtime"]["threads"] for r in results} == {1}
     assert len([line for line in output.splitlines() if line.split()[:2] == ["mnist_fc", "fastfood"]]) == len(results)
     again = in_process_study(sweep)  # every run found in the store, one by one

@@ -2,8 +2,9 @@
 
 baseline: one round, the full-space run of every task and seed of the profile.
 sweep: the grid of every (task, kind) for the first seed in one round, then one round per bisection step of every
-search still open (later seeds join from the first seed's grid bracket), its thresholds relative to the baseline
-runs of the current settings and code.
+search still open, its thresholds relative to the baseline runs of the current settings and code. With
+study.later_seeds=bracket, later seeds search only the thresholds set beside a paper value (the headline, and
+`paper.also`), from the first seed's final bracket; the other thresholds rest on the first seed.
 all (the DVC stage): baseline, then sweep. Runs already stored are reused, never launched; each stage ends by
 writing its manifest.
 """
@@ -11,6 +12,7 @@ writing its manifest.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import statistics
 import sys
@@ -43,7 +45,7 @@ Compose = Callable[[Sequence[str]], DictConfig]  # overrides -> the config of th
 Launch = Callable[[list[list[str]]], list[tuple[bool, Any]]]  # a batch of runs' overrides -> (ok, result or error)
 POLL_SECONDS = 0.5
 STAGES = {"baseline": ("baseline",), "sweep": ("sweep",), "all": ("baseline", "sweep")}  # study.stage
-LATER_SEEDS = ("bracket", "grid")  # study.later_seeds: start from the first seed's brackets, or run the whole grid
+LATER_SEEDS = ("bracket", "grid")  # study.later_seeds: the headline from the first seed's final bracket, or as it
 
 
 @dataclass(frozen=True)
@@ -76,11 +78,12 @@ class Pending:
     groupable: bool  # may be trained together with others of its task and kind (run.groupable)
 
 
-def pack(pending: list[Pending], most: int, jobs: int) -> list[list[Pending]]:
-    """Runs of one task and kind in groups of at most `most`, similar d together. With parallel jobs, the largest
-    groups are halved until there are two jobs per parallel job: a round lasts as long as its slowest process,
-    and with a second job each a process that drew a cheap task (MNIST FC beside LeNet) takes more work instead
-    of idling, while at one thread per process training together gains little (1.0-1.2x measured)."""
+def pack(pending: list[Pending], most: int, jobs: int, seconds: Callable[[RunSpec], float]) -> list[list[Pending]]:
+    """Runs of one task and kind in groups of at most `most`, similar d together, the costliest group first
+    (`seconds` estimates a run). With parallel jobs the costliest groups are halved until there are two jobs per
+    parallel job and none holds more than half a process's share of the round: a round lasts as long as its
+    busiest process, and the launcher hands each free process the next job in order, so small jobs last fill the
+    gaps. Halving costs little: at one thread per process training together gains 1.0-1.2x (measured)."""
     singles: list[list[Pending]] = []
     buckets: dict[tuple[str, str], list[Pending]] = {}
     for run in pending:
@@ -92,18 +95,26 @@ def pack(pending: list[Pending], most: int, jobs: int) -> list[list[Pending]]:
     for bucket in buckets.values():
         bucket.sort(key=lambda run: (run.spec.d, run.spec.seed))
         groups += [bucket[start : start + most] for start in range(0, len(bucket), most)]
-    wanted = 2 * jobs if jobs > 1 else 1
-    while len(singles) + len(groups) < wanted and any(len(group) > 1 for group in groups):
-        largest = max(groups, key=len)
-        index, half = groups.index(largest), -(-len(largest) // 2)
-        groups[index : index + 1] = [largest[:half], largest[half:]]
-    return singles + groups
+
+    def cost(group: list[Pending]) -> float:
+        return sum(seconds(run.spec) for run in group)
+
+    if jobs > 1:
+        share = sum(map(cost, singles + groups)) / (2 * jobs)
+        while True:
+            splittable = [group for group in groups if len(group) > 1]
+            costliest = max(splittable, key=cost, default=None)
+            if costliest is None or (len(singles) + len(groups) >= 2 * jobs and cost(costliest) <= share):
+                break
+            index, half = groups.index(costliest), -(-len(costliest) // 2)
+            groups[index : index + 1] = [costliest[:half], costliest[half:]]
+    return sorted(singles + groups, key=cost, reverse=True)
 
 
 @dataclass(eq=False)  # each search is its own key in a round's plan
 class Search:
-    """The search of one (task, kind, seed) for every target of its task. A later seed's search (`first` set)
-    starts where the first seed's grid brackets its crossings (search.starting_points)."""
+    """The search of one (task, kind, seed) for each of its targets. A later seed's search (`first` set) waits for
+    the first seed's search to end, then starts at its final brackets (search.starting_points)."""
 
     task: str
     kind: str
@@ -112,7 +123,7 @@ class Search:
     min_d: int
     max_d: int
     precision: float
-    targets: list[Callable[[float], bool]]  # one `reached` test per threshold
+    targets: list[Callable[[float], bool]]  # one `reached` test per threshold it searches
     selection: tuple[str, ...]
     first: Search | None = None  # the first seed's search of this task and kind, for a later seed
     values: dict[int, float] = field(default_factory=dict)
@@ -121,13 +132,16 @@ class Search:
         return RunSpec(self.task, self.kind, d, self.seed, self.selection)
 
     def start(self) -> list[int] | None:
-        """The d values every search measures: the grid (the curve is drawn even with no target to chase), or for
-        a later seed where the first seed's search found its crossings (None while it waits for them)."""
-        first = self.first
-        if first is None or not self.targets:
+        """The d values the search measures first: the grid (the curve is drawn even with no target to chase), or
+        for a later seed the ends of the first seed's final brackets (None while that search goes on; none where
+        the headline has no target)."""
+        if self.first is None:
             return self.grid
-        return starting_points(first.values, self.targets, first.grid, first.min_d, first.max_d, first.precision,
-                               first_done=not first.next_dimensions())  # fmt: skip
+        if not self.targets:
+            return []
+        if self.first.next_dimensions():
+            return None
+        return starting_points(self.first.values, self.targets)
 
     def next_dimensions(self) -> list[int]:
         start = self.start()
@@ -142,8 +156,8 @@ class Search:
 
     def expected_runs(self) -> int:
         start = self.start()
-        if start is None:  # the first seed's, from its grid bracket on
-            return self.first.expected_runs() - sum(d not in self.first.values for d in self.first.grid)
+        if start is None:  # a later seed, before it starts: a bracket's two ends per target, mostly enough
+            return 2 * len(self.targets)
         missing = sum(d not in self.values for d in start)
         return missing + sum(expected_bisections(self.values, reached, start, self.precision)
                              for reached in self.targets)  # fmt: skip
@@ -175,6 +189,7 @@ class Study:
         self.jobs = parallel_jobs(cfg.hydra.launcher)
         self.threads = f"threads={job_threads(cfg, self.jobs)}"
         self.progress: Progress | None = None
+        self.seconds: dict[tuple[str, str], dict[int | None, float]] = {}  # (task, kind) -> d -> a run's seconds
 
     def job_config(self, spec: RunSpec) -> DictConfig:
         return self.compose([*self.arguments, *spec.overrides(), self.threads])
@@ -281,16 +296,21 @@ class Study:
             # a kind's largest d: D, or less where the budget caps it (dense P takes D * d * 4 bytes)
             max_d = {kind: min(facts["D"], task.budget.get("max_d", {}).get(kind) or facts["D"]) for kind in min_d}
             tasks[name] = {**facts, "selection": list(selected.selection), "min_d": min_d, "max_d": max_d, "runs": []}
-            targets = [reaches(facts["mode"], threshold["target"]) for threshold in facts["thresholds"].values()
-                       if threshold["target"] is not None]  # fmt: skip
+            seeds = self.seeds(task)
+            bracketed = self.cfg.study.later_seeds == "bracket"
+            compared = {facts["headline"], (facts["paper"] or {}).get("also")}  # set beside a paper value
+            for threshold_name, threshold in facts["thresholds"].items():  # the seeds whose searches chase it
+                threshold["seeds"] = seeds if threshold_name in compared or not bracketed else seeds[:1]
             for kind, lowest in min_d.items():
                 grid = sorted({d for d in task.budget.grid if lowest <= d <= max_d[kind]}) or [lowest]
                 first = None
-                for seed in self.seeds(task):
+                for seed in seeds:
+                    targets = [reaches(facts["mode"], threshold["target"]) for threshold in facts["thresholds"].values()
+                               if threshold["target"] is not None and seed in threshold["seeds"]]  # fmt: skip
                     search = Search(name, kind, seed, grid, lowest, max_d[kind], task.budget.precision, targets,
                                     selected.selection, first)  # fmt: skip
                     searches.append(search)
-                    if first is None and self.cfg.study.later_seeds == "bracket":
+                    if first is None and bracketed:
                         first = search
         for round_index in itertools.count(1):
             planned = {search: search.next_dimensions() for search in searches}
@@ -329,6 +349,7 @@ class Study:
                     "study.stage=baseline)"
                 )
             runs[spec] = result
+            self.timed(spec, result)
         return runs
 
     def task_facts(self, name: str, selected: Task) -> dict:
@@ -402,6 +423,7 @@ class Study:
             stored = planned.stored()
             if stored is not None:
                 results[spec] = stored
+                self.timed(spec, stored)
                 self.progress.line(spec.line(stored, metrics[spec.task], reused=True), trained=False)
             else:
                 log_file = Path(cfg.hydra.sweep.dir) / cfg.hydra.sweep.subdir / key[:10] / "output.log"
@@ -427,7 +449,7 @@ class Study:
                         except BadInput:
                             pass  # still being written
 
-        groups = pack(pending, self.cfg.study.together, self.jobs)
+        groups = pack(pending, self.cfg.study.together, self.jobs, self.estimated_seconds)
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         try:
@@ -442,6 +464,7 @@ class Study:
                 result = value[index] if ok else store.load(run.directory, run.key)
                 if result is not None:
                     results[run.spec] = result
+                    self.timed(run.spec, result)
                     report(run.spec, result)
                 else:
                     reason = " ".join(str(value).split())
@@ -453,6 +476,18 @@ class Study:
                 "when you run this again:\n" + "\n".join(failures)
             )
         return results
+
+    def timed(self, spec: RunSpec, result: dict) -> None:
+        self.seconds.setdefault((spec.task, spec.kind), {})[spec.d] = result["provenance"]["seconds"]
+
+    def estimated_seconds(self, spec: RunSpec) -> float:
+        """A run's expected seconds, to balance a round: those of the nearest d measured of its task and kind, else
+        its task's baseline (its per-step cost), else 1 (nothing known: every run alike)."""
+        measured = self.seconds.get((spec.task, spec.kind))
+        if measured and spec.d is not None:
+            return measured[min(measured, key=lambda d: abs(math.log(d / spec.d)))]
+        baseline = self.seconds.get((spec.task, "none"))
+        return statistics.fmean(baseline.values()) if baseline else 1.0
 
     def overrides(self, group: list[Pending]) -> list[str]:
         """One job's overrides: its first run's, and the {d, seed} of the runs trained with it."""

@@ -47,7 +47,11 @@ def summarize(study: dict, results_dir: Path, fix: str) -> dict:
 
 
 def threshold_estimate(threshold: dict, per_seed: dict[int, dict[int, float]], facts: dict) -> dict:
-    """d_int by one threshold; a threshold without a target (its baseline not above its floor) has none."""
+    """d_int by one threshold, from the seeds whose searches chased it (a later seed's few runs near the headline's
+    crossing say little about another threshold's); a threshold without a target (its baseline not above its floor)
+    has none."""
+    chased = threshold.get("seeds")
+    per_seed = {seed: values for seed, values in per_seed.items() if chased is None or seed in chased}
     if threshold["target"] is None:
         return {**threshold, "seeds": len(per_seed), "reached": False, "value": None, "interval": None,
                 "confidence": CONFIDENCE}  # fmt: skip

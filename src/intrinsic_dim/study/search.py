@@ -1,9 +1,9 @@
 """Where to train next: the coarse grid, then bisection on log d around the first d that reaches a target.
 
-A later seed of the same task and kind skips the grid: it starts at the first seed's grid bracket
-(`starting_points`), since seeds' crossings differ by far less than a grid's steps, and bisects alongside the first
-seed. Where its own curve crosses elsewhere, the same search widens from there, by the span of what it measured
-(so by little first), and bisects its own bracket to the same precision.
+A later seed of the same task and kind skips the grid and the bisection: once the first seed's search has ended, it
+starts at the ends of the first seed's final bracket (`starting_points`), since seeds' crossings differ by little.
+Its crossing is mostly inside (two runs) or next to it, where the same search widens from there by the span of what
+it measured (so by little first) and bisects its own bracket to the same precision.
 
 Pure functions of the values measured so far, so a study resumes from its stored runs and plans every
 (task, kind, seed) search of a round at once. No d is ever proposed twice.
@@ -54,35 +54,10 @@ def next_dimensions(
     return [min(high - 1, max(low + 1, round(math.sqrt(low * high))))]
 
 
-def starting_points(
-    first: Mapping[int, float],
-    targets: Sequence[Callable[[float], bool]],
-    grid: Sequence[int],
-    min_d: int,
-    max_d: int,
-    precision: float,
-    first_done: bool,
-) -> list[int] | None:
-    """Where a later seed's search starts, given the first seed's values; None while it must wait.
-
-    Once the first seed's grid brackets every target: the ends of each of those brackets and the first seed's first
-    bisection point inside it. The later seed then bisects in the same rounds as the first, its runs trained
-    together with the first seed's, and ends with it where its crossing is near, instead of adding rounds after it.
-    Where the grid missed a target the first seed widens: the later seed waits for it to end and starts from the
-    ends of its final brackets (one end where reached at the smallest d, or not even at the largest).
-    """
-    if any(d not in first for d in grid):
-        return None
-    on_grid = {d: first[d] for d in grid}
-    points: set[int] = set()
-    for reached in targets:
-        low, high = bracket(on_grid, reached)
-        if low is None or high is None:
-            if not first_done:
-                return None
-            return sorted({d for reached in targets for d in bracket(first, reached) if d is not None})
-        points |= {low, high, *next_dimensions(on_grid, reached, grid, min_d, max_d, precision)}
-    return sorted(points)
+def starting_points(first: Mapping[int, float], targets: Sequence[Callable[[float], bool]]) -> list[int]:
+    """Where a later seed's search starts, once the first seed's search has ended: the ends of the first seed's final
+    bracket of each target (one end where it reached the target at its smallest d, or not even at its largest)."""
+    return sorted({d for reached in targets for d in bracket(first, reached) if d is not None})
 
 
 def expected_bisections(
