@@ -94,14 +94,20 @@ def test_quick_language_benchmark_writes_ratios_and_memory(tmp_path):
     assert "| said | 200 |" in (tmp_path / "language.md").read_text()
 
 
-def test_the_pipeline_benchmark_times_each_stage_and_adds_up_interrupted_invocations(tmp_path, monkeypatch):
-    """A stand-in `dvc` that runs two stages (0.3 s and 0.1 s) and fails the second time: both segments count."""
+def fake_dvc(tmp_path, monkeypatch, script: str) -> None:
+    """A stand-in `dvc` on PATH that runs the shell `script`."""
     fake = tmp_path / "bin" / "dvc"
     fake.parent.mkdir()
-    fake.write_text("#!/bin/sh\necho \"Running stage 'study@toy':\"\nsleep 0.3\necho \"Running stage 'report@toy':\"\n"
-                    "sleep 0.1\n[ -f \"$MARK\" ] && exit 3\ntouch \"$MARK\"\n")  # fmt: skip
+    fake.write_text("#!/bin/sh\n" + script)
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_the_pipeline_benchmark_times_each_stage_and_adds_up_interrupted_invocations(tmp_path, monkeypatch):
+    """A stand-in `dvc` that runs two stages (0.3 s and 0.1 s) and fails the second time: both segments count."""
+    fake_dvc(tmp_path, monkeypatch, "echo \"Running stage 'study@toy':\"\nsleep 0.3\n"
+             "echo \"Running stage 'report@toy':\"\nsleep 0.1\n"
+             "[ -f \"$MARK\" ] && exit 3\ntouch \"$MARK\"\n")  # fmt: skip
     monkeypatch.setenv("MARK", str(tmp_path / "ran"))
     script = [sys.executable, str(ROOT / "benchmarks" / "pipeline.py"), "--out-dir", str(tmp_path)]
     assert subprocess.run([*script, "--restart"], capture_output=True).returncode == 0
@@ -118,12 +124,8 @@ def test_the_pipeline_benchmark_times_each_stage_and_adds_up_interrupted_invocat
 def test_interrupting_the_pipeline_benchmark_stops_the_stage_below_dvc_and_keeps_the_segment(tmp_path, monkeypatch):
     """A signal to the timer alone (not its terminal's whole group) still reaches the study, which says how to
     resume; the interrupted segment is recorded."""
-    fake = tmp_path / "bin" / "dvc"
-    fake.parent.mkdir()
-    fake.write_text("#!/bin/sh\ntrap 'echo \"study interrupted: rerun to resume\"; exit 130' INT\n"
-                    "echo \"Running stage 'study@toy':\"\nsleep 30 >/dev/null 2>&1 &\nwait\n")  # fmt: skip
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    fake_dvc(tmp_path, monkeypatch, "trap 'echo \"study interrupted: rerun to resume\"; exit 130' INT\n"
+             "echo \"Running stage 'study@toy':\"\nsleep 30 >/dev/null 2>&1 &\nwait\n")  # fmt: skip
     script = [sys.executable, str(ROOT / "benchmarks" / "pipeline.py"), "--out-dir", str(tmp_path), "--restart"]
     timer = subprocess.Popen(script, stdout=subprocess.PIPE, text=True)
     assert timer.stdout.readline().startswith("Running stage 'study@toy'")
