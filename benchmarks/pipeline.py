@@ -41,13 +41,14 @@ def timed_repro(arguments: list[str]) -> dict:
                                stderr=subprocess.STDOUT, text=True, bufsize=1, start_new_session=True)  # fmt: skip
     try:
         for line in process.stdout:
-            sys.stdout.write(line)
             found = STAGE.match(line)
-            if found:
+            if found:  # recorded before the line is shown, so an interrupt prompted by it finds the stage started
                 now = time.perf_counter()
                 if current is not None:
                     stages[current] = stages.get(current, 0.0) + now - clock
                 current, clock = found.group(1), now
+            sys.stdout.write(line)
+            sys.stdout.flush()
     except KeyboardInterrupt:
         os.killpg(process.pid, signal.SIGINT)
         for line in process.stdout:  # the study's last words: which runs are kept, how to resume
