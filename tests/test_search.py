@@ -8,7 +8,7 @@ from intrinsic_dim.core.projections import PROJECTIONS
 from intrinsic_dim.errors import BadInput
 from intrinsic_dim.study.coordinator import Search
 from intrinsic_dim.study.intrinsic import Threshold, crossing, intrinsic_dimension, reaches
-from intrinsic_dim.study.report import show, threshold_estimate
+from intrinsic_dim.study.report import dimension_text, show, threshold_estimate
 from intrinsic_dim.study.search import bracket, expected_bisections, next_dimensions
 
 GRID = [10, 100, 1000, 10_000, 100_000]
@@ -89,6 +89,19 @@ def test_d_int_over_seeds_is_the_geometric_mean_with_a_t_interval_on_log_d():
     assert one_seed["value"] == pytest.approx(800) and one_seed["interval"] is None  # one seed is not an interval
     assert one_seed["refined"] is True and show({**one_seed, "label": "90%"}) == "800 (1 seed, bisection)"
     assert show({**result, "label": "90%"}) == "1,000 [574, 1,741] (95%, 3 seeds, grid only)"
+
+
+def test_small_dimensions_keep_two_significant_digits_so_a_wide_interval_never_shows_zero():
+    """CartPole-like crossings 1.88, 7.41 and 21.85. By hand: the mean of ln d is 1.9061 (d = 6.727), the standard
+    deviation 1.2293, the half-width 4.3027 x 1.2293 / sqrt(3) = 3.0537: the interval [0.3174, 142.6] reaches
+    below d = 1."""
+    crossings = (1.88, 7.41, 21.85)
+    per_seed = {seed: {crossing_at / 2: 0.8, 2 * crossing_at: 1.0} for seed, crossing_at in enumerate(crossings)}
+    result = intrinsic_dimension(per_seed, 0.9, reaches("max", 0.9), precision=4.0)
+    assert result["value"] == pytest.approx(6.727, rel=1e-3)
+    assert result["interval"] == pytest.approx([0.3174, 142.6], rel=1e-3)
+    assert show({**result, "label": "90%"}) == "6.7 [0.32, 143] (95%, 3 seeds, bisection)"
+    assert [dimension_text(d) for d in (0.318, 9.96, 10.4, 12552.4)] == ["0.32", "10", "10", "12,552"]
 
 
 def test_a_crossing_on_a_curve_that_is_not_monotone_is_the_first_d_that_reaches_the_target():

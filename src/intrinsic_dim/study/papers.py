@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from intrinsic_dim.study.report import interval_text, value_text
+from intrinsic_dim.study.report import dimension_text, interval_text, value_text
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def why_not(task: PaperTask, facts: dict) -> str:
 def crossings_text(estimate: dict) -> str:
     """The seeds and each seed's crossing, for the details column."""
     per_seed = estimate.get("per_seed") or {}
-    found = ", ".join(f"{facts['d']:,.0f}" if facts["d"] is not None else "none" for facts in per_seed.values())
+    found = ", ".join(dimension_text(facts["d"]) if facts["d"] is not None else "none" for facts in per_seed.values())
     return f"{len(per_seed)} ({found})" if per_seed else "-"
 
 

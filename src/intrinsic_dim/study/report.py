@@ -133,11 +133,17 @@ def value_text(estimate: dict) -> str:
         if unreached and len(unreached) < estimate["seeds"]:
             return "not reached by seed " + ", ".join(map(str, unreached))
         return "not reached"
-    return ("<= " if estimate["upper_bound"] else "") + f"{estimate['value']:,.0f}"
+    return ("<= " if estimate["upper_bound"] else "") + dimension_text(estimate["value"])
+
+
+def dimension_text(d: float) -> str:
+    """A d for a table: whole numbers with thousands separators; two significant digits below 10, where RL's
+    crossings and intervals live (an interval reaching below d = 1 shows as such, not as 0)."""
+    return f"{d:,.0f}" if d >= 10 else f"{d:.2g}"
 
 
 def interval_text(estimate: dict) -> str:
-    return "[{:,.0f}, {:,.0f}]".format(*estimate["interval"]) if estimate.get("interval") else "-"
+    return "[{}, {}]".format(*map(dimension_text, estimate["interval"])) if estimate.get("interval") else "-"
 
 
 def show(estimate: dict) -> str:
@@ -220,7 +226,7 @@ def markdown(summary: dict) -> str:
         lines += ["", "| " + " | ".join(SPREAD_COLUMNS) + " |", "|" + "---|" * len(SPREAD_COLUMNS)]
         for group, kind, facts in families:
             if "d_int90_spread" in facts:
-                dimensions = f"{facts['d_int90_min']:,.0f} - {facts['d_int90_max']:,.0f}"
+                dimensions = f"{dimension_text(facts['d_int90_min'])} - {dimension_text(facts['d_int90_max'])}"
                 dimension_spread = f"{facts['d_int90_spread']:.2f}x"
             else:
                 dimensions, dimension_spread = "not all reached", "-"
