@@ -6,9 +6,10 @@ import torch
 
 from intrinsic_dim.core.projections import PROJECTIONS
 from intrinsic_dim.errors import BadInput
+from intrinsic_dim.plots import dimension_text
 from intrinsic_dim.study.coordinator import Search
 from intrinsic_dim.study.intrinsic import Threshold, crossing, intrinsic_dimension, reaches
-from intrinsic_dim.study.report import dimension_text, show, threshold_estimate
+from intrinsic_dim.study.report import show, threshold_estimate
 from intrinsic_dim.study.search import bracket, expected_bisections, next_dimensions
 
 GRID = [10, 100, 1000, 10_000, 100_000]

@@ -1,6 +1,6 @@
 """Figures in the style of Li et al. 2018: the metric against d per task (every projection kind on one axis,
 baseline and thresholds marked), d_int90 against D for a family of nets of different sizes, and two tasks
-that differ in one respect (pretrained or not) on one axis."""
+that differ in one respect (pretrained or not) on one axis; and how they, and the report's tables, write a d."""
 
 from __future__ import annotations
 
@@ -19,6 +19,12 @@ KIND_MARKERS = {"fastfood": "o", "sparse": "s", "dense": "^", "said": "D"}
 COLUMNS = 3
 
 
+def dimension_text(d: float) -> str:
+    """A d as figures and tables write it: whole with thousands separators; two significant digits below 10, where
+    RL's crossings and intervals live (an interval reaching below d = 1 shows as such, not as 0)."""
+    return f"{d:,.0f}" if d >= 10 else f"{d:.2g}"
+
+
 def comma_ticks(axis) -> None:
     axis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:,g}"))
     axis.set_minor_formatter(ticker.NullFormatter())
@@ -35,7 +41,8 @@ def plot_task(axis, task: str, kinds: dict) -> None:
                       linestyle=SEED_STYLES[index % len(SEED_STYLES)], label=f"{kind}, seed {seed}")  # fmt: skip
         headline = facts["d_int"][facts["headline"]]
         if headline["value"] is not None:
-            axis.axvline(headline["value"], color=color, alpha=0.6, label=f"{kind}: d_int90 = {headline['value']:,.0f}")
+            label = f"{kind}: d_int90 = {dimension_text(headline['value'])}"
+            axis.axvline(headline["value"], color=color, alpha=0.6, label=label)
         if headline.get("interval"):
             axis.axvspan(*headline["interval"], color=color, alpha=0.12)
     axis.axhline(first["baseline"], color="gray", linestyle="--", label="full-space baseline")
@@ -121,7 +128,7 @@ def plot_size_family(group: str, members: dict, path: Path) -> None:
 
 def found(headline: dict) -> str:
     if headline["value"] is not None:
-        return f"d_int90 {headline['value']:,.0f}"
+        return f"d_int90 {dimension_text(headline['value'])}"
     return "no d_int90: the baseline does not beat chance" if headline.get("undefined") else "not reached"
 
 

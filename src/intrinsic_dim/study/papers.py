@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from intrinsic_dim.study.report import dimension_text, interval_text, value_text
+from intrinsic_dim.plots import dimension_text
+from intrinsic_dim.study.report import interval_text, value_text
 
 
 @dataclass(frozen=True)

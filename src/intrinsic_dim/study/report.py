@@ -11,6 +11,7 @@ import json
 import statistics
 from pathlib import Path
 
+from intrinsic_dim.plots import dimension_text
 from intrinsic_dim.runs import store
 from intrinsic_dim.study.intrinsic import CONFIDENCE, intrinsic_dimension, reaches
 
@@ -134,12 +135,6 @@ def value_text(estimate: dict) -> str:
             return "not reached by seed " + ", ".join(map(str, unreached))
         return "not reached"
     return ("<= " if estimate["upper_bound"] else "") + dimension_text(estimate["value"])
-
-
-def dimension_text(d: float) -> str:
-    """A d for a table: whole numbers with thousands separators; two significant digits below 10, where RL's
-    crossings and intervals live (an interval reaching below d = 1 shows as such, not as 0)."""
-    return f"{d:,.0f}" if d >= 10 else f"{d:.2g}"
 
 
 def interval_text(estimate: dict) -> str:
