@@ -29,6 +29,8 @@ if __name__ == "__main__":
         cfg = command_line_config(sys.argv[1:], "bounds")
         logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # no per-fit banners: one bar for the stage
         warnings.filterwarnings("ignore", ".*no `val_dataloader`")  # the fine-tune sees the training split only
+        warnings.filterwarnings("ignore", ".*`srun` command is available")  # a local fine-tune on a SLURM machine
+        warnings.filterwarnings("ignore", r".*isinstance\(treespec, LeafSpec\)", FutureWarning)  # inside lightning
         transformers.utils.logging.disable_progress_bar()  # no bar per restored language model
         family, profile, results = cfg.study.family, cfg.profile.name, Path(cfg.paths.results_dir)
         study = manifest.read(manifest.manifest_path(results, family, "sweep", profile), f"dvc repro study@{family}")
