@@ -1,6 +1,7 @@
 """Single runs: the supervised and toy jobs, result files, reuse, logging, devices and the CLI."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -174,6 +175,31 @@ def test_ddp_sim_takes_the_same_first_step_as_one_process(prepared_subset, tmp_p
                                for r, name in ((single, "single"), (ddp, "ddp")))  # fmt: skip
     assert single_theta.abs().sum() > 0
     assert torch.allclose(single_theta, ddp_theta, atol=1e-6)
+
+
+def buffer_after_a_ddp_forward(rank: int, kwargs: dict, port: int, out: str) -> None:
+    """Rank 1 changes its copy of theta_0 after DDP is built; what it holds after one forward is saved."""
+    torch.distributed.init_process_group("gloo", rank=rank, world_size=2, init_method=f"tcp://127.0.0.1:{port}")
+    torch.manual_seed(0)  # the same net on both ranks, as a run's seeded build gives
+    model = SubspaceModel(torch.nn.Linear(6, 3), "fastfood", 4, seed=0)
+    wrapped = torch.nn.parallel.DistributedDataParallel(model, **kwargs)
+    if rank == 1:
+        model.theta_0.add_(1.0)
+    wrapped(torch.ones(2, 6)).sum().backward()
+    torch.save(model.theta_0.clone(), f"{out}/rank{rank}.pt")
+    torch.distributed.destroy_process_group()
+
+
+@pytest.mark.parametrize("preset", ["ddp", "ddp_sim"])
+def test_ddp_presets_do_not_resend_the_subspace_buffers_each_forward(tmp_path, preset):
+    """Broadcast before each forward would give rank 1 rank 0's theta_0 back: with the presets' DDP settings it
+    keeps its own, so nothing of theta_0 or P crossed the wire (both ranks rebuild them from the seed)."""
+    strategy = hydra.utils.instantiate(compose([f"trainer={preset}"], config_name="train").trainer.strategy)
+    kwargs = strategy._ddp_kwargs
+    port = 29500 + os.getpid() % 1000
+    torch.multiprocessing.spawn(buffer_after_a_ddp_forward, args=(kwargs, port, str(tmp_path)), nprocs=2)
+    rank0, rank1 = (torch.load(tmp_path / f"rank{rank}.pt") for rank in (0, 1))
+    assert torch.allclose(rank1, rank0 + 1.0)
 
 
 @pytest.mark.slow
