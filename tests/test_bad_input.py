@@ -23,6 +23,17 @@ def test_a_subspace_without_d(tmp_path):
     assert line == "train: subspace.d is not set; pass it on the command line, e.g. subspace.d=<value>"
 
 
+@pytest.mark.parametrize(("precision", "mixed"), [("bf16-true", "bf16-mixed"), ("16-true", "16-mixed")])
+def test_a_half_precision_that_would_cast_the_subspace_is_refused(tmp_path, precision, mixed):
+    line = fails_in_one_line([*TRAIN, "subspace=fastfood", "subspace.d=10", f"trainer.precision={precision}",
+                              f"paths.results_dir={tmp_path}", f"paths.log_dir={tmp_path}"])  # fmt: skip
+    assert line == (
+        f"train: trainer.precision={precision} casts theta_0, P and theta_d to half precision, which breaks the "
+        f"subspace; use trainer.precision={mixed} (the projection stays in float32)"
+    )
+    assert not list(tmp_path.rglob("output.log"))  # refused before the run started
+
+
 def test_an_unwritable_results_folder_is_refused_before_training(tmp_path):
     blocked = tmp_path / "a_file"
     blocked.write_text("")

@@ -40,6 +40,10 @@ from intrinsic_dim.tasks.family import Built, RunContext, family_named, seeded_b
 log = logging.getLogger(__name__)
 
 
+# Lightning's precisions that cast every parameter and buffer, and the mixed precision to use instead.
+HALF_PRECISIONS = {"16-true": "16-mixed", "bf16-true": "bf16-mixed"}
+
+
 def check(cfg: DictConfig) -> None:
     """The run's own settings, checked before anything is built."""
     if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool):
@@ -49,6 +53,12 @@ def check(cfg: DictConfig) -> None:
     threads = cfg.threads
     if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
         raise BadInput(f"threads must be a positive integer or null (all cores), got {cfg.threads!r}; fix threads")
+    precision = str((cfg.task.get("trainer") or {}).get("precision", "32-true"))
+    if cfg.subspace.kind != "none" and precision in HALF_PRECISIONS:
+        raise BadInput(
+            f"trainer.precision={precision} casts theta_0, P and theta_d to half precision, which breaks the "
+            f"subspace; use trainer.precision={HALF_PRECISIONS[precision]} (the projection stays in float32)"
+        )
 
 
 def writes_to_fd(stream, fd: int) -> bool:
