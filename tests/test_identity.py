@@ -79,6 +79,22 @@ def test_the_versions_of_a_familys_libraries_are_part_of_its_runs_keys(monkeypat
     assert Planned.of(compose(["task=cartpole_es"])).settings["runtime"]["versions"]["gymnasium"] == "99.0"
 
 
+def test_what_the_machine_decides_about_devices_is_part_of_the_key_and_a_cpu_run_gains_nothing(monkeypatch):
+    """`devices: -1` means every GPU of the machine: 2 and 8 GPUs take different effective batches, so other keys.
+    A one-CPU run's runtime holds only its trainer, threads and versions: its key did not change."""
+    assert set(runtime(compose(BASE))) == {"trainer", "threads", "versions"}
+    monkeypatch.setattr("torch.cuda.device_count", lambda: 2)
+    on_two = Planned.of(compose([*BASE, "trainer=ddp"]))
+    monkeypatch.setattr("torch.cuda.device_count", lambda: 8)
+    on_eight = Planned.of(compose([*BASE, "trainer=ddp"]))
+    assert on_two.settings["runtime"]["devices"] == 2 and on_eight.settings["runtime"]["devices"] == 8
+    assert on_two.key != on_eight.key
+    assert on_eight.settings["runtime"]["float32_matmul_precision"] == "highest"
+    cpu = key()
+    monkeypatch.setattr("torch.get_float32_matmul_precision", lambda: "high")  # TF32 or bf16 inside matmuls
+    assert key() != cpu and key("trainer=ddp") != on_eight.key
+
+
 def test_identity_is_resolved_and_has_no_locations():
     cfg = compose(BASE)
     _, settings, _ = run_key(cfg, code_modules(cfg), runtime(cfg))

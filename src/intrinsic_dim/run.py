@@ -120,13 +120,32 @@ def threads(cfg: DictConfig) -> int:
     return int(cfg.threads) if cfg.threads else torch.get_num_threads()
 
 
+def device_facts(cfg: DictConfig) -> dict:
+    """What a run's settings leave to the machine and that changes its numbers, where it is not the one-CPU
+    default (so CPU runs keep their keys): the number of devices that `devices: -1` or `auto` means here (2 and 8
+    GPUs take different effective batches), and float32 matmul precision and cuDNN's TF32 (on a GPU, or wherever
+    set below float32)."""
+    trainer = cfg.task.get("trainer") or {}
+    facts = {}
+    accelerator = str(trainer.get("accelerator", "cpu"))
+    if str(trainer.get("devices", 1)) in ("-1", "auto") and accelerator != "cpu":
+        facts["devices"] = torch.cuda.device_count()
+    if accelerator != "cpu" or torch.get_float32_matmul_precision() != "highest":
+        facts["float32_matmul_precision"] = torch.get_float32_matmul_precision()
+    if accelerator != "cpu":
+        facts["cudnn_allow_tf32"] = torch.backends.cudnn.allow_tf32
+    return facts
+
+
 def runtime(cfg: DictConfig) -> dict:
     """What changes a run's numbers besides its settings and code: the trainer it goes through (its family's group
-    trainer, even alone, or the plain one), its torch threads, and the versions of its family's libraries."""
+    trainer, even alone, or the plain one), its torch threads, the versions of its family's libraries, and what
+    the machine decides about its devices (`device_facts`)."""
     return {
         "trainer": "group" if groupable(cfg) else "alone",
         "threads": threads(cfg),
         "versions": environment.versions(family_named(cfg.task.family).libraries),
+        **device_facts(cfg),
     }
 
 
