@@ -1,6 +1,7 @@
 """Bad input at every entry point ends in one line that names the fix, exit code 1, and no lost result."""
 
 import json
+import os
 import shutil
 import sys
 
@@ -157,6 +158,19 @@ def test_a_dataset_given_to_a_study_is_refused_before_any_run(tmp_path):
     assert line.startswith("study vision baseline: dataset=fashion_mnist would file another dataset's runs under")
     assert line.endswith("write a task file that names its dataset (docs/adding-a-task.md) and list it in the profile")
     assert not (tmp_path / "results").exists()
+
+
+def test_parallel_jobs_on_one_gpu_are_refused_before_any_run(tmp_path):
+    arguments = study_arguments(tmp_path, "vision", "baseline", "trainer=gpu", "hydra/launcher=joblib",
+                                "hydra.launcher.n_jobs=2", "threads=1")  # fmt: skip
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: joblib runs one job at a time")
+    line = fails_in_one_line(["python", "pipelines/study.py", *arguments])
+    assert line == (
+        "study vision baseline: task mnist_fc: 2 parallel jobs would share one GPU; set hydra/launcher=basic for one "
+        "GPU (dvc: -S conf/pipeline.yaml:launcher=basic) or slurm for a GPU per job"
+    )
+    assert not list(tmp_path.rglob("result.json"))
 
 
 def test_an_unknown_stage(tmp_path):

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from omegaconf import DictConfig, OmegaConf
 
 from intrinsic_dim.core.projections import PROJECTIONS
@@ -170,6 +171,12 @@ def parallel_jobs(launcher: DictConfig) -> int:
     return cores if jobs < 0 else min(jobs, cores)
 
 
+def on_a_gpu(task: DictConfig) -> bool:
+    """Whether the task's runs train through a Lightning trainer on a GPU (RL runs on the CPU whatever the trainer)."""
+    accelerator = str((task.get("trainer") or {}).get("accelerator", "cpu"))
+    return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+
+
 def job_threads(cfg: DictConfig, jobs: int) -> int:
     """Each run's torch threads (part of its key): `threads` if given, a cluster job's CPUs, else this machine's
     cores shared among the parallel jobs (OpenMP threads of runs side by side would spin against each other)."""
@@ -205,6 +212,11 @@ class Study:
         for name in mine:
             cfg = self.compose([*self.arguments, f"task={name}"])
             task = cfg.task
+            if self.jobs > 1 and on_a_gpu(task):
+                raise BadInput(
+                    f"task {name}: {self.jobs} parallel jobs would share one GPU; set hydra/launcher=basic for one "
+                    "GPU (dvc: -S conf/pipeline.yaml:launcher=basic) or slurm for a GPU per job"
+                )
             reported = family_named(task.family).reports(cfg)
             if task.study.metric not in reported:
                 raise BadInput(
