@@ -11,7 +11,7 @@ import hydra  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from helpers import CIFAR_MIRROR, MNIST_MIRROR  # noqa: E402
+from helpers import CIFAR_MIRROR, MNIST_MIRROR, MRPC_MIRROR, mrpc_source  # noqa: E402
 from intrinsic_dim.config import compose  # noqa: E402
 from intrinsic_dim.core import kernels  # noqa: E402
 from intrinsic_dim.datasets.image_folders import read_images  # noqa: E402
@@ -88,4 +88,19 @@ def cifar_subset(tmp_path_factory) -> Path:
     std, mean = torch.std_mean(splits["train"][0].float().div(255), dim=(0, 2, 3))
     path = tmp_path_factory.mktemp("prepared") / "cifar10.pt"
     torch.save({**splits, "mean": mean, "std": std}, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def mrpc() -> Path:
+    if not (MRPC_MIRROR / "train.tsv").is_file():
+        pytest.skip("no local MRPC mirror")
+    return MRPC_MIRROR
+
+
+@pytest.fixture(scope="session")
+def prepared_mrpc(mrpc, tmp_path_factory) -> Path:
+    """GLUE MRPC from the mirror, prepared as the pipeline prepares it."""
+    path = tmp_path_factory.mktemp("prepared") / "mrpc"
+    mrpc_source(mrpc).prepare().save_to_disk(str(path))
     return path

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import hydra
 import numpy as np
 import scipy.linalg
 import torch
@@ -143,3 +144,10 @@ def explicit_fastfood(maps: FastfoodMaps, generator: torch.Generator) -> np.ndar
             full = scale * hadamard @ np.diag(gains) @ permutation_matrix @ hadamard @ padded_signs
             blocks[row] = full[:out_size]
     return np.concatenate([blocks[row] for row in sorted(blocks)])
+
+
+def mrpc_source(root: Path, **settings):
+    """The MRPC dataset source of `conf/dataset/mrpc.yaml` reading `root`, with `settings` overridden."""
+    overrides = ["dataset=mrpc", f"dataset.source.root={root}"]
+    overrides += [f"dataset.source.{key}={value}" for key, value in settings.items()]
+    return hydra.utils.instantiate(compose(overrides, config_name="data").dataset.source)

@@ -12,7 +12,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from helpers import MRPC_MIRROR, in_process_study, study_arguments
+from helpers import in_process_study, mrpc_source, study_arguments
 from intrinsic_dim.config import compose
 from intrinsic_dim.core.subspace import SubspaceModel, trainable_tensors
 from intrinsic_dim.datasets.text_classification import TextClassificationSource
@@ -26,26 +26,6 @@ from intrinsic_dim.tasks.language.tokenized_text import TokenizedText
 TINY_ROBERTA = {"model_type": "roberta", "vocab_size": 64, "hidden_size": 16, "num_hidden_layers": 2,
                 "num_attention_heads": 2, "intermediate_size": 32, "max_position_embeddings": 40,
                 "pad_token_id": 1}  # fmt: skip
-
-
-def mrpc_source(root: Path, **settings) -> TextClassificationSource:
-    overrides = ["dataset=mrpc", f"dataset.source.root={root}"]
-    overrides += [f"dataset.source.{key}={value}" for key, value in settings.items()]
-    return hydra.utils.instantiate(compose(overrides, config_name="data").dataset.source)
-
-
-@pytest.fixture(scope="module")
-def mrpc() -> Path:
-    if not (MRPC_MIRROR / "train.tsv").is_file():
-        pytest.skip("no local MRPC mirror")
-    return MRPC_MIRROR
-
-
-@pytest.fixture(scope="module")
-def prepared_mrpc(mrpc, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("prepared") / "mrpc"
-    mrpc_source(mrpc).prepare().save_to_disk(str(path))
-    return path
 
 
 def tiny_roberta() -> torch.nn.Module:
