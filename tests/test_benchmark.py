@@ -77,6 +77,20 @@ def test_study_table_gives_each_rows_wall_time_against_the_first_rows():
 
 
 @pytest.mark.slow
+def test_quick_ddp_benchmark_times_one_process_two_apart_and_both_ddp_settings(tmp_path):
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "ddp.py"), "--quick", "--out-dir", str(tmp_path)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    results = json.loads((tmp_path / "ddp.json").read_text())
+    assert results["preset_settings"] == {"forward_sync_buffers": False}  # what trainer=ddp hands to DDP
+    (row,) = results["rows"]
+    assert (row["kind"], row["d"]) == ("fastfood", 10)
+    assert all(row[name] > 0 for name in ("one_process_ms", "apart_ms", "preset_ms", "defaults_ms"))
+    table = (tmp_path / "ddp.md").read_text()
+    assert f"| {row['preset_ms'] / row['apart_ms']:.2f}x |" in table and "| 32-64-10 | fastfood | 10 |" in table
+
+
 def test_quick_language_benchmark_writes_ratios_and_memory(tmp_path):
     subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "language.py"), "--quick", "--out-dir", str(tmp_path)],
