@@ -6,8 +6,9 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
-from helpers import ROOT
+from helpers import ROOT, fails_in_one_line
 
 
 @pytest.mark.slow
@@ -89,6 +90,28 @@ def test_quick_ddp_benchmark_times_one_process_two_apart_and_both_ddp_settings(t
     assert all(row[name] > 0 for name in ("one_process_ms", "apart_ms", "preset_ms", "defaults_ms"))
     table = (tmp_path / "ddp.md").read_text()
     assert f"| {row['preset_ms'] / row['apart_ms']:.2f}x |" in table and "| 32-64-10 | fastfood | 10 |" in table
+
+
+def test_the_gpu_benchmark_checks_the_torch_ops_path_of_every_kind_against_the_compiled_kernels(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "gpu.py"), "--torch-ops-on-cpu", "--quick", "--out-dir",
+         str(tmp_path)], check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    results = json.loads((tmp_path / "gpu.json").read_text())
+    checks = {(row["kind"], row["check"]): row["relative_error"] for row in results["checks"]}
+    assert {kind for kind, _ in checks} == {"dense", "sparse", "fastfood", "said"}
+    assert ("said", "gradient of projection.scales") in checks and ("fastfood", "Lightning run (theta_d)") in checks
+    assert all(error <= 1e-5 for error in checks.values()), checks
+    assert 0 < checks[("fastfood", "P theta_d")]  # another implementation than the reference, not the same code
+    assert f"{len(checks)}/{len(checks)} checks within 1e-05" in done.stdout
+    assert [row["kind"] for row in results["steps"]] == ["dense", "sparse", "fastfood", "said"]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_the_gpu_benchmark_without_cuda_is_one_line_naming_the_fix():
+    line = fails_in_one_line([sys.executable, str(ROOT / "benchmarks" / "gpu.py")])
+    assert line == ("benchmarks/gpu.py: no CUDA device on this machine; run it where torch.cuda.is_available(), or "
+                    "pass --torch-ops-on-cpu to check the GPU code path on the CPU")  # fmt: skip
 
 
 def test_quick_language_benchmark_writes_ratios_and_memory(tmp_path):
