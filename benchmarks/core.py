@@ -61,6 +61,14 @@ TARGETS = {  # issue #11 (tightening issue #2's), on this 2-core machine: (compa
 }
 
 
+def write_results(out_dir: Path, name: str, results: dict, text: str) -> None:
+    """A benchmark's figures: <name>.json and the table <name>.md in `out_dir`, the table also shown."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out_dir / f"{name}.md").write_text(text)
+    print(text, end="")
+
+
 def timed_ms(fn, repeats: int, warm_ups: int = 1) -> list[float]:
     for _ in range(warm_ups):  # kernel build, first touch of freshly mapped memory
         fn()
@@ -392,10 +400,7 @@ def main() -> None:
         "together": together,
         "targets": check_targets(hadamard_rows, step_rows, together),
     }
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    (args.out_dir / "core.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out_dir / "core.md").write_text(markdown(results))
-    print(markdown(results))
+    write_results(args.out_dir, "core", results, markdown(results))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from pathlib import Path
 import hydra
 import torch
 import torch.distributed as dist
-from core import RESULTS, make_model, timed_ms, train_step_fn
+from core import RESULTS, make_model, timed_ms, train_step_fn, write_results
 from torch.nn.parallel import DistributedDataParallel
 
 from intrinsic_dim.config import compose
@@ -117,10 +117,7 @@ def main() -> None:
               f"DDP defaults {with_defaults:.2f} ms", flush=True)  # fmt: skip
     results = {"date": time.strftime("%Y-%m-%d"), "cpu": cpu_name(), "torch": torch.__version__, "batch": batch,
                "preset_settings": preset, "rows": rows}  # fmt: skip
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    (args.out_dir / "ddp.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out_dir / "ddp.md").write_text(markdown(results))
-    print(markdown(results), end="")
+    write_results(args.out_dir, "ddp", results, markdown(results))
 
 
 if __name__ == "__main__":

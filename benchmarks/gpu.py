@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import statistics
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from pathlib import Path
 from unittest import mock
 
 import torch
-from core import BATCH, RESULTS, make_model, mnist_shaped, timed_ms, train_step_fn
+from core import BATCH, RESULTS, make_model, mnist_shaped, timed_ms, train_step_fn, write_results
 from torch import nn
 
 from intrinsic_dim.config import compose
@@ -45,11 +44,10 @@ def relative_error(candidate: torch.Tensor, reference: torch.Tensor) -> float:
 @contextlib.contextmanager
 def device_path(device: torch.device):
     """What a run on `device` executes: on the CPU, the torch-ops versions instead of the compiled kernels."""
-    with (
-        mock.patch.object(kernels, "compiled_kernels_available", lambda: False)
-        if device.type == "cpu"
-        else (contextlib.nullcontext())
-    ):
+    if device.type != "cpu":
+        yield
+        return
+    with mock.patch.object(kernels, "compiled_kernels_available", lambda: False):
         yield
 
 
@@ -196,10 +194,7 @@ def main() -> None:
         "path": "CUDA" if device.type == "cuda" else "torch ops on the CPU",
         "checks": checks, "steps": step_ratios(widths, d, device, plan["repeats"]),
     }  # fmt: skip
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    (args.out_dir / "gpu.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out_dir / "gpu.md").write_text(markdown(results))
-    print(markdown(results), end="")
+    write_results(args.out_dir, "gpu", results, markdown(results))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import torch
-from core import RESULTS, _status_mb, reset_peak_rss, timed_ms
+from core import RESULTS, _status_mb, reset_peak_rss, timed_ms, write_results
 
 from intrinsic_dim.core.subspace import SubspaceModel
 from intrinsic_dim.machine import cpu_name
@@ -159,10 +159,7 @@ def main() -> None:
         "steps": steps,
         "targets": check_targets([row for row in steps if "ratio_to_full" in row]),
     }
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    (args.out_dir / "language.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out_dir / "language.md").write_text(markdown(results))
-    print(markdown(results))
+    write_results(args.out_dir, "language", results, markdown(results))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ every member's theta_D is built once, and each step is one vmapped call over all
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
@@ -22,6 +21,7 @@ from functools import partial
 from pathlib import Path
 
 import torch
+from core import RESULTS, write_results
 from torch.func import functional_call
 
 from intrinsic_dim.config import compose
@@ -33,7 +33,6 @@ from intrinsic_dim.tasks.rl.es import scorer
 from intrinsic_dim.tasks.rl.population import Population
 from intrinsic_dim.tasks.rl.rollouts import Rollouts
 
-RESULTS = Path(__file__).parent / "results"
 ENV = "InvertedPendulum-v5"
 
 
@@ -140,10 +139,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d"), "cpu": cpu_name(), "cores": os.cpu_count(),
         "threads": torch.get_num_threads(), "population": measure(**size),
     }  # fmt: skip
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    (args.out_dir / "rl.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out_dir / "rl.md").write_text(markdown(results))
-    print(markdown(results), end="")
+    write_results(args.out_dir, "rl", results, markdown(results))
 
 
 if __name__ == "__main__":

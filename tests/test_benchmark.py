@@ -11,15 +11,18 @@ import torch
 from helpers import ROOT, fails_in_one_line
 
 
+def quick_benchmark(name: str, tmp_path, *flags: str) -> tuple[dict, str]:
+    """`benchmarks/<name>.py --quick` writing into tmp_path: its results file, and what it printed."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / f"{name}.py"), "--quick", *flags, "--out-dir", str(tmp_path)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return json.loads((tmp_path / f"{name}.json").read_text()), done.stdout
+
+
 @pytest.mark.slow
 def test_quick_benchmark_writes_results(tmp_path):
-    subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "core.py"), "--quick", "--out-dir", str(tmp_path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    results = json.loads((tmp_path / "core.json").read_text())
+    results, _ = quick_benchmark("core", tmp_path)
     assert [row["length"] for row in results["hadamard"]] == [256, 512, 1024]
     assert all(row["forward_backward_ms"] > 0 for row in results["hadamard"])
     kinds = {row["kind"]: row for row in results["steps"]}
@@ -79,11 +82,7 @@ def test_study_table_gives_each_rows_wall_time_against_the_first_rows():
 
 @pytest.mark.slow
 def test_quick_ddp_benchmark_times_one_process_two_apart_and_both_ddp_settings(tmp_path):
-    subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "ddp.py"), "--quick", "--out-dir", str(tmp_path)],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    results = json.loads((tmp_path / "ddp.json").read_text())
+    results, _ = quick_benchmark("ddp", tmp_path)
     assert results["preset_settings"] == {"forward_sync_buffers": False}  # what trainer=ddp hands to DDP
     (row,) = results["rows"]
     assert (row["kind"], row["d"]) == ("fastfood", 10)
@@ -93,17 +92,13 @@ def test_quick_ddp_benchmark_times_one_process_two_apart_and_both_ddp_settings(t
 
 
 def test_the_gpu_benchmark_checks_the_torch_ops_path_of_every_kind_against_the_compiled_kernels(tmp_path):
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "gpu.py"), "--torch-ops-on-cpu", "--quick", "--out-dir",
-         str(tmp_path)], check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    results = json.loads((tmp_path / "gpu.json").read_text())
+    results, printed = quick_benchmark("gpu", tmp_path, "--torch-ops-on-cpu")
     checks = {(row["kind"], row["check"]): row["relative_error"] for row in results["checks"]}
     assert {kind for kind, _ in checks} == {"dense", "sparse", "fastfood", "said"}
     assert ("said", "gradient of projection.scales") in checks and ("fastfood", "Lightning run (theta_d)") in checks
     assert all(error <= 1e-5 for error in checks.values()), checks
     assert 0 < checks[("fastfood", "P theta_d")]  # another implementation than the reference, not the same code
-    assert f"{len(checks)}/{len(checks)} checks within 1e-05" in done.stdout
+    assert f"{len(checks)}/{len(checks)} checks within 1e-05" in printed
     assert [row["kind"] for row in results["steps"]] == ["dense", "sparse", "fastfood", "said"]
 
 
@@ -115,11 +110,7 @@ def test_the_gpu_benchmark_without_cuda_is_one_line_naming_the_fix():
 
 
 def test_quick_language_benchmark_writes_ratios_and_memory(tmp_path):
-    subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "language.py"), "--quick", "--out-dir", str(tmp_path)],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    results = json.loads((tmp_path / "language.json").read_text())
+    results, _ = quick_benchmark("language", tmp_path)
     rows = {(row["kind"], row["d"]): row for row in results["steps"]}
     assert set(rows) == {("full", None), ("fastfood", 200), ("said", 200)}
     D = rows[("full", None)]["D"]

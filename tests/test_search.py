@@ -6,7 +6,7 @@ import torch
 
 from intrinsic_dim.core.projections import PROJECTIONS
 from intrinsic_dim.errors import BadInput
-from intrinsic_dim.plots import dimension_text
+from intrinsic_dim.formatting import dimension_text
 from intrinsic_dim.study.coordinator import Search
 from intrinsic_dim.study.intrinsic import Threshold, crossing, intrinsic_dimension, reaches
 from intrinsic_dim.study.report import show, threshold_estimate

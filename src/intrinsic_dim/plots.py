@@ -1,6 +1,6 @@
 """Figures in the style of Li et al. 2018: the metric against d per task (every projection kind on one axis,
 baseline and thresholds marked), d_int90 against D for a family of nets of different sizes, and two tasks
-that differ in one respect (pretrained or not) on one axis; and how they, and the report's tables, write a d."""
+that differ in one respect (pretrained or not) on one axis."""
 
 from __future__ import annotations
 
@@ -12,17 +12,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 
+from intrinsic_dim.formatting import dimension_text  # noqa: E402
+
 KIND_COLORS = {"fastfood": "tab:blue", "sparse": "tab:orange", "dense": "tab:green", "said": "tab:brown"}
 THRESHOLD_COLORS = ("tab:red", "tab:purple", "tab:pink")
 SEED_STYLES = ("-", "--", ":", "-.")
 KIND_MARKERS = {"fastfood": "o", "sparse": "s", "dense": "^", "said": "D"}
 COLUMNS = 3
-
-
-def dimension_text(d: float) -> str:
-    """A d as figures and tables write it: whole with thousands separators; two significant digits below 10, where
-    RL's crossings and intervals live (an interval reaching below d = 1 shows as such, not as 0)."""
-    return f"{d:,.0f}" if d >= 10 else f"{d:.2g}"
 
 
 def comma_ticks(axis) -> None:

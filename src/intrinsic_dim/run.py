@@ -120,19 +120,23 @@ def threads(cfg: DictConfig) -> int:
     return int(cfg.threads) if cfg.threads else torch.get_num_threads()
 
 
+def on_a_gpu(task: DictConfig) -> bool:
+    """Whether the task's runs train through a Lightning trainer on a GPU (RL runs on the CPU whatever the trainer)."""
+    accelerator = str((task.get("trainer") or {}).get("accelerator", "cpu"))
+    return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+
+
 def device_facts(cfg: DictConfig) -> dict:
     """What a run's settings leave to the machine and that changes its numbers, where it is not the one-CPU
     default (so CPU runs keep their keys): the number of devices that `devices: -1` or `auto` means here (2 and 8
     GPUs take different effective batches), and float32 matmul precision and cuDNN's TF32 (on a GPU, or wherever
     set below float32)."""
-    trainer = cfg.task.get("trainer") or {}
-    facts = {}
-    accelerator = str(trainer.get("accelerator", "cpu"))
-    if str(trainer.get("devices", 1)) in ("-1", "auto") and accelerator != "cpu":
+    gpu, facts = on_a_gpu(cfg.task), {}
+    if gpu and str(cfg.task.trainer.get("devices", 1)) in ("-1", "auto"):
         facts["devices"] = torch.cuda.device_count()
-    if accelerator != "cpu" or torch.get_float32_matmul_precision() != "highest":
+    if gpu or torch.get_float32_matmul_precision() != "highest":
         facts["float32_matmul_precision"] = torch.get_float32_matmul_precision()
-    if accelerator != "cpu":
+    if gpu:
         facts["cudnn_allow_tf32"] = torch.backends.cudnn.allow_tf32
     return facts
 

@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
 from omegaconf import DictConfig, OmegaConf
 
 from intrinsic_dim.core.projections import PROJECTIONS
 from intrinsic_dim.errors import BadInput
-from intrinsic_dim.run import Planned, groupable
+from intrinsic_dim.run import Planned, groupable, on_a_gpu
 from intrinsic_dim.runs import manifest, store
 from intrinsic_dim.study.intrinsic import Threshold, reaches
 from intrinsic_dim.study.progress import Progress, run_line
@@ -169,12 +168,6 @@ def parallel_jobs(launcher: DictConfig) -> int:
     jobs = launcher.get("n_jobs") or 1
     cores = len(os.sched_getaffinity(0))
     return cores if jobs < 0 else min(jobs, cores)
-
-
-def on_a_gpu(task: DictConfig) -> bool:
-    """Whether the task's runs train through a Lightning trainer on a GPU (RL runs on the CPU whatever the trainer)."""
-    accelerator = str((task.get("trainer") or {}).get("accelerator", "cpu"))
-    return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
 
 
 def job_threads(cfg: DictConfig, jobs: int) -> int:

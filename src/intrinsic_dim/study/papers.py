@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from intrinsic_dim.plots import dimension_text
+from intrinsic_dim.formatting import dimension_text
 from intrinsic_dim.study.report import interval_text, value_text
 
 

@@ -11,7 +11,7 @@ import json
 import statistics
 from pathlib import Path
 
-from intrinsic_dim.plots import dimension_text
+from intrinsic_dim.formatting import dimension_text
 from intrinsic_dim.runs import store
 from intrinsic_dim.study.intrinsic import CONFIDENCE, intrinsic_dimension, reaches
 
