@@ -45,7 +45,7 @@ Compose = Callable[[Sequence[str]], DictConfig]  # overrides -> the config of th
 Launch = Callable[[list[list[str]]], list[tuple[bool, Any]]]  # a batch of runs' overrides -> (ok, result or error)
 POLL_SECONDS = 0.5
 STAGES = {"baseline": ("baseline",), "sweep": ("sweep",), "all": ("baseline", "sweep")}  # study.stage
-LATER_SEEDS = ("bracket", "grid")  # study.later_seeds: the headline from the first seed's final bracket, or as it
+LATER_SEEDS = ("bracket", "grid")  # study.later_seeds: paper thresholds from the first seed's bracket, or its grid
 
 
 @dataclass(frozen=True)
