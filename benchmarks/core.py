@@ -26,7 +26,8 @@ from torch import nn
 
 from intrinsic_dim import SubspaceModel, hadamard_transform
 from intrinsic_dim.config import compose
-from intrinsic_dim.core.kernels import compiled_kernels_available, hadamard_, hadamard_matmul
+from intrinsic_dim.core.kernels import compiled_kernels_available, hadamard_
+from intrinsic_dim.core.torch_ops import hadamard_matmul
 from intrinsic_dim.core.vectorized import VectorizedRuns
 from intrinsic_dim.errors import BadInput
 from intrinsic_dim.machine import cpu_name

@@ -4,10 +4,11 @@
     python benchmarks/gpu.py --torch-ops-on-cpu  # the same checks of the torch-ops path (what a GPU runs) on the CPU
 
 Checks, each as the relative error against the CPU's compiled kernels in float32: P theta_d, the network's output,
-the gradient of theta_d (and of SAID's scales), a vectorized group of two runs, and a few Lightning training steps
-of mnist_fc through the engine (theta_d after them); with two GPUs, a `trainer=ddp` run against one device taking
-the same examples. Then the step time of each kind against the direct network on the device (the core benchmark's
-ratio). Writes results/gpu.json and results/gpu.md (or --out-dir); without CUDA it says so in one line.
+the gradient of theta_d (and of SAID's scales), P's constants drawn on the device against the CPU's, a vectorized
+group of two runs, and a few Lightning training steps of mnist_fc through the engine (theta_d after them); with two
+GPUs, a `trainer=ddp` run against one device taking the same examples. Then the step time of each kind against the
+direct network on the device (the core benchmark's ratio). Writes results/gpu.json and results/gpu.md (or
+--out-dir); without CUDA it says so in one line.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from torch import nn
 
 from intrinsic_dim.config import compose
 from intrinsic_dim.core import kernels
+from intrinsic_dim.core.projections import make_projection
 from intrinsic_dim.core.vectorized import VectorizedRuns
 from intrinsic_dim.machine import cpu_name
 
@@ -78,8 +80,14 @@ def kind_checks(widths, kind: str, d: int, device: torch.device) -> list[dict]:
     with device_path(device):
         candidate = moved_subspace(widths, kind, d, device)
         found = {"P theta_d": candidate.parameters_flat(), **gradients(candidate, *batch(widths, device))}
-    return [{"kind": kind, "check": name, "relative_error": relative_error(found[name], expected[name])}
+    rows = [{"kind": kind, "check": name, "relative_error": relative_error(found[name], expected[name])}
             for name in expected]  # fmt: skip
+    projection = reference.projection
+    drawn_there = make_projection(kind, projection.sizes, d, projection.seed, device)
+    errors = [
+        relative_error(there, here) for here, there in zip(projection.buffers(), drawn_there.buffers(), strict=True)
+    ]
+    return [*rows, {"kind": kind, "check": "P drawn on the device", "relative_error": max(errors)}]
 
 
 def vectorized_check(widths, d: int, device: torch.device) -> dict:

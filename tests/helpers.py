@@ -124,7 +124,7 @@ def materialize(projection: Projection) -> torch.Tensor:
         return torch.stack([projection.to(dtype)(column) for column in eye], dim=1)
 
 
-def explicit_fastfood(maps: FastfoodMaps, generator: torch.Generator) -> np.ndarray:
+def explicit_fastfood(maps: FastfoodMaps, seed: int) -> np.ndarray:
     """The textbook S H G Pi H B of every row of FastfoodMaps, from dense matrices and the same random draws,
     stacked in row order."""
     in_size = maps.in_size
@@ -135,7 +135,7 @@ def explicit_fastfood(maps: FastfoodMaps, generator: torch.Generator) -> np.ndar
         for slot, row in enumerate(rows):
             segments = group.segments
             out_size = sum(size for at, size in zip(segments.rows, segments.sizes, strict=True) if at == slot)
-            signs, permutation, gains = (t.double().numpy() for t in draw_fastfood_row(in_size, length, generator))
+            signs, permutation, gains = (t.double().numpy() for t in draw_fastfood_row(in_size, length, seed, row))
             permutation_matrix = np.zeros((length, length))
             permutation_matrix[np.arange(length), permutation.astype(int)] = 1.0
             padded_signs = np.zeros((length, in_size))

@@ -6,7 +6,7 @@ import pytest
 import scipy.linalg
 import torch
 
-from intrinsic_dim.core import hadamard, kernels
+from intrinsic_dim.core import hadamard, kernels, torch_ops
 
 
 def test_compiled_kernels_build_on_this_machine():
@@ -72,7 +72,7 @@ def test_rejects_non_power_of_two():
 def test_the_out_of_place_transform_leaves_its_input_alone(implementation):
     x = torch.randn(3, 2**17)
     before = x.clone()
-    assert torch.allclose(kernels.hadamard(x), kernels.hadamard_matmul(before), rtol=1e-4, atol=1e-3)
+    assert torch.allclose(kernels.hadamard(x), torch_ops.hadamard_matmul(before), rtol=1e-4, atol=1e-3)
     assert torch.equal(x, before)
 
 

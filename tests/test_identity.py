@@ -95,6 +95,27 @@ def test_what_the_machine_decides_about_devices_is_part_of_the_key_and_a_cpu_run
     assert key() != cpu and key("trainer=ddp") != on_eight.key
 
 
+def test_the_torch_ops_path_is_code_of_the_runs_that_take_it_only(monkeypatch):
+    """A GPU run, or a CPU without a compiler, runs `core.torch_ops`; a CPU run on the compiled kernels does not,
+    so a change there leaves CPU keys alone."""
+    compiled = Planned.of(compose(BASE))
+    monkeypatch.setattr("intrinsic_dim.run.compiled_kernels_available", lambda: False)
+    torch_ops = Planned.of(compose(BASE))
+    assert torch_ops.settings["runtime"]["kernels"] == "torch ops" and "kernels" not in compiled.settings["runtime"]
+    source = identity.normalized_source
+
+    def changed_torch_ops(path):
+        return source(path) + ("changed" if path.name == "torch_ops.py" else "")
+
+    monkeypatch.setattr(identity, "normalized_source", changed_torch_ops)
+    code_fingerprint.cache_clear()
+    monkeypatch.setattr("intrinsic_dim.run.compiled_kernels_available", lambda: True)
+    assert Planned.of(compose(BASE)).key == compiled.key
+    monkeypatch.setattr("intrinsic_dim.run.compiled_kernels_available", lambda: False)
+    assert Planned.of(compose(BASE)).key != torch_ops.key
+    code_fingerprint.cache_clear()
+
+
 def test_identity_is_resolved_and_has_no_locations():
     cfg = compose(BASE)
     _, settings, _ = run_key(cfg, code_modules(cfg), runtime(cfg))

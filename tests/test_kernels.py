@@ -1,18 +1,18 @@
 import pytest
 import torch
 
-from intrinsic_dim.core import kernels
+from intrinsic_dim.core import kernels, torch_ops
 from intrinsic_dim.core.kernels import Segments, SparseLayout
 
 
 def reference_long_rows(short_rows, index, gains):
     rows = torch.arange(index.shape[0]).unsqueeze(1)
-    return kernels.hadamard_matmul(short_rows[rows, index.long()] * gains)
+    return torch_ops.hadamard_matmul(short_rows[rows, index.long()] * gains)
 
 
 def reference_fold(long_rows, index, gains, width):
     rows = torch.arange(index.shape[0]).unsqueeze(1).expand_as(index)
-    transformed = kernels.hadamard_matmul(long_rows) * gains
+    transformed = torch_ops.hadamard_matmul(long_rows) * gains
     folded = torch.zeros(index.shape[0], width, dtype=long_rows.dtype)
     return folded.index_put_((rows, index.long()), transformed, accumulate=True)
 

@@ -79,7 +79,11 @@ def test_a_setting_that_matters_or_a_code_change_retrains(tmp_path, trained, mon
     assert len(trained) == count  # every run again
     trained.clear()
     fingerprint = identity.code_fingerprint
-    monkeypatch.setattr(identity, "code_fingerprint", lambda roots, root=identity.PACKAGE_DIR: "x" + fingerprint(roots))
+    monkeypatch.setattr(
+        identity,
+        "code_fingerprint",
+        lambda roots, root=identity.PACKAGE_DIR, left_out=frozenset(): "x" + fingerprint(roots, left_out=left_out),
+    )
     toy_study(tmp_path)
     assert len(trained) == count
 

@@ -163,13 +163,19 @@ def test_the_toy_job_solves_at_ten_and_not_at_nine(tmp_path):
     assert toy(10) < 1e-12 < 1.0 < toy(9)
 
 
+def refuse_pickling(self, protocol):
+    raise AssertionError(f"{type(self).__name__} was pickled")
+
+
 @pytest.mark.slow
-def test_ddp_sim_takes_the_same_first_step_as_one_process(prepared_subset, tmp_path):
+def test_ddp_sim_takes_the_same_first_step_as_one_process(prepared_subset, tmp_path, monkeypatch):
     """One full-data batch of 512 on one process, or two disjoint batches of 256 whose gradients DDP averages:
-    the same gradient, so the same Adam step."""
+    the same gradient, so the same Adam step. The ranks are forked: the model (theta_0 and P: GBs at paper
+    scale) is never pickled to them through shared memory."""
     common = ["subspace=fastfood", "subspace.d=50", "trainer.fast_dev_run=false", "trainer.max_steps=1",
               "trainer.limit_val_batches=0", "trainer.limit_test_batches=0"]  # fmt: skip
     single = run(tiny_config(prepared_subset, tmp_path / "single", *common, "task.data.batch_size=512"))
+    monkeypatch.setattr(SubspaceModel, "__reduce_ex__", refuse_pickling)
     ddp = run(tiny_config(prepared_subset, tmp_path / "ddp", *common, "trainer=ddp_sim", "task.data.batch_size=256"))
     single_theta, ddp_theta = (torch.load(stored(r, tmp_path / name)[0].parent / STATE_FILE)["theta_d"]
                                for r, name in ((single, "single"), (ddp, "ddp")))  # fmt: skip

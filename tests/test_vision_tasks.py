@@ -107,6 +107,21 @@ def test_training_subset_and_augmentation_touch_only_the_training_split(tmp_path
     assert sorted(module.splits["train"].labels.tolist()) == sorted(labels[:40].tolist())
 
 
+def test_loader_workers_make_the_same_batches_and_pin_memory_only_for_a_gpu(tmp_path):
+    path, _, _ = tiny_prepared(tmp_path, channels=3)
+    batches = {}
+    for workers in (0, 2):
+        module = PreparedImages(str(path), batch_size=16, seed=4, workers=workers)
+        loader = module.loader("train", shuffle=True)
+        assert loader.num_workers == workers and loader.pin_memory == torch.cuda.is_available()
+        batches[workers] = list(loader)
+    for (x0, y0), (x2, y2) in zip(batches[0], batches[2], strict=True):
+        assert torch.equal(x0, x2) and torch.equal(y0, y2)
+    augmented = [list(PreparedImages(str(path), batch_size=16, augment=True, workers=2).loader("train", shuffle=True))
+                 for _ in range(2)]  # fmt: skip
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(*augmented, strict=True))  # seeded in each worker
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("task", TASKS)
 def test_every_image_task_runs_on_real_data(task, prepared_subset, cifar_subset, tmp_path):

@@ -27,6 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from intrinsic_dim import tracking
+from intrinsic_dim.core.kernels import compiled_kernels_available
 from intrinsic_dim.core.subspace import SubspaceModel, trainable_tensors
 from intrinsic_dim.errors import BadInput
 from intrinsic_dim.machine import cpu_name
@@ -128,10 +129,12 @@ def on_a_gpu(task: DictConfig) -> bool:
 
 def device_facts(cfg: DictConfig) -> dict:
     """What a run's settings leave to the machine and that changes its numbers, where it is not the one-CPU
-    default (so CPU runs keep their keys): the number of devices that `devices: -1` or `auto` means here (2 and 8
-    GPUs take different effective batches), and float32 matmul precision and cuDNN's TF32 (on a GPU, or wherever
-    set below float32)."""
+    default (so CPU runs keep their keys): the projections' torch-ops path (GPUs, or no compiler here), the number
+    of devices that `devices: -1` or `auto` means here (2 and 8 GPUs take different effective batches), and
+    float32 matmul precision and cuDNN's TF32 (on a GPU, or wherever set below float32)."""
     gpu, facts = on_a_gpu(cfg.task), {}
+    if gpu or not compiled_kernels_available():
+        facts["kernels"] = "torch ops"
     if gpu and str(cfg.task.trainer.get("devices", 1)) in ("-1", "auto"):
         facts["devices"] = torch.cuda.device_count()
     if gpu or torch.get_float32_matmul_precision() != "highest":

@@ -5,7 +5,7 @@ set. The build is named after the CPU type and the source's content and compiles
 in the build folder: a home directory shared by different nodes keeps one build per CPU type, and every
 checkout of the same code (worktrees, `dvc exp run --temp` copies, a CI clone) reuses one build instead of
 recompiling whenever another checkout ran last. On other devices, or where no compiler is available, the
-torch-ops versions run instead: they are written as matmuls, gathers and scatter-adds, which suit GPUs.
+torch-ops versions (`torch_ops`) run instead.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,12 +20,12 @@ from typing import NamedTuple
 
 import torch
 
+from intrinsic_dim.core import torch_ops
 from intrinsic_dim.errors import BadInput
 
 log = logging.getLogger(__name__)
 
 _SOURCE = Path(__file__).parent / "csrc" / "kernels.cpp"
-_MATMUL_FACTOR_LOG2 = 6  # Kronecker factor H_64: large enough for efficient matmuls, small enough to be cheap
 
 
 def _build_name(source: bytes) -> str:
@@ -81,40 +80,12 @@ def check_power_of_two(length: int) -> None:
         raise BadInput(f"Hadamard transform needs a power-of-two length, got {length}; zero-pad the input")
 
 
-@functools.cache
-def _hadamard_matrix(order_log2: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    matrix = torch.ones(1, 1, dtype=dtype, device=device)
-    for _ in range(order_log2):
-        matrix = torch.cat([torch.cat([matrix, matrix], 1), torch.cat([matrix, -matrix], 1)], 0)
-    return matrix
-
-
-def hadamard_matmul(x: torch.Tensor) -> torch.Tensor:
-    """Out-of-place transform along the last dimension as Kronecker factors: H_L = H_a (x) H_b (x) ..."""
-    length = x.shape[-1]
-    check_power_of_two(length)
-    remaining = int(math.log2(length))
-    y = x.reshape(-1, length)
-    inner = length  # product of the factor sizes not applied yet, all to the right of the current one
-    while remaining > 0:
-        factor_log2 = min(_MATMUL_FACTOR_LOG2, remaining)
-        factor = 1 << factor_log2
-        inner //= factor
-        matrix = _hadamard_matrix(factor_log2, x.dtype, x.device)
-        if inner == 1:
-            y = y.reshape(-1, factor) @ matrix  # H is symmetric; one GEMM beats a batch of matvecs
-        else:
-            y = torch.matmul(matrix, y.reshape(-1, factor, inner))
-        remaining -= factor_log2
-    return y.reshape(x.shape)
-
-
 def hadamard_(x: torch.Tensor) -> torch.Tensor:
     """In-place unnormalized transform of a contiguous tensor along its last dimension (no autograd)."""
     check_power_of_two(x.shape[-1])
     if _use_compiled(x):
         return torch.ops.intrinsic_dim.hadamard_(x)
-    return x.copy_(hadamard_matmul(x))
+    return x.copy_(torch_ops.hadamard_matmul(x))
 
 
 def hadamard(x: torch.Tensor) -> torch.Tensor:
@@ -122,7 +93,7 @@ def hadamard(x: torch.Tensor) -> torch.Tensor:
     check_power_of_two(x.shape[-1])
     if _use_compiled(x):
         return torch.ops.intrinsic_dim.hadamard(x)
-    return hadamard_matmul(x)
+    return torch_ops.hadamard_matmul(x)
 
 
 class Segments(NamedTuple):
@@ -147,13 +118,8 @@ def fastfood_forward(
     """out[segment] = base[segment] + scales[r] * (row r of H_L (short_rows[r, index[r, i]] * gains[r, i])_i)."""
     if _use_compiled(gains):
         torch.ops.intrinsic_dim.fastfood_forward(out, base, short_rows, index, gains, scales, *segments)
-        return
-    long_rows = hadamard_(short_rows.gather(1, index.long()) * gains)
-    if scales is not None:
-        long_rows *= scales.unsqueeze(1)
-    for row, start, size, offset in zip(*segments, strict=True):
-        piece = long_rows[row, start : start + size]
-        out[offset : offset + size] = piece if base is None else base[offset : offset + size] + piece
+    else:
+        torch_ops.fastfood_forward(out, base, short_rows, index, gains, scales, segments)
 
 
 def fastfood_backward(
@@ -162,11 +128,7 @@ def fastfood_backward(
     """Transpose of fastfood_forward without its scales, fed grads[k] at segment k (None: zeros): (rows, b)."""
     if _use_compiled(gains):
         return torch.ops.intrinsic_dim.fastfood_backward(list(grads), *segments[:3], index, gains, width)
-    long_rows = gains.new_zeros(gains.shape)
-    for grad, row, start, size in zip(grads, *segments[:3], strict=True):
-        if grad is not None:
-            long_rows[row, start : start + size] = grad.reshape(-1)
-    return gains.new_zeros(gains.shape[0], width).scatter_add_(1, index.long(), hadamard_(long_rows) * gains)
+    return torch_ops.fastfood_backward(grads, segments, index, gains, width)
 
 
 _CHUNK_ROWS = 8  # rows that advance together in the row-chunk layout (the kernel's lanes)
@@ -279,14 +241,11 @@ def sparse_matvec(
         return torch.ops.intrinsic_dim.sparse_matvec(
             layout.chunk_starts, layout.entries, layout.row_order, scales, x, base, layout.rows
         )
-    rows, cols, signs = layout.coordinates()
-    out = x.new_zeros(layout.rows) if base is None else base.clone()
-    return out.index_add_(0, rows, signs.to(x.dtype) * (x * scales)[cols])
+    return torch_ops.sparse_matvec(layout, scales, x, base)
 
 
 def sparse_matvec_transposed(layout: SparseLayout, scales: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     """P^T g for the same P."""
     if _use_compiled(g):
         return torch.ops.intrinsic_dim.sparse_matvec_transposed(layout.col_starts, layout.signed_rows, scales, g)
-    rows, cols, signs = layout.coordinates()
-    return g.new_zeros(scales.numel()).index_add_(0, cols, signs.to(g.dtype) * g[rows]) * scales
+    return torch_ops.sparse_matvec_transposed(layout, scales, g)

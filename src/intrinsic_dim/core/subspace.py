@@ -60,7 +60,8 @@ class SubspaceModel(nn.Module):
                 del module.get_submodule(owner)._parameters[attribute]
         self._bind_base_views()
         self.theta_0_digest = tensor_digest(self.theta_0)
-        self.projection = make_projection(kind, self._sizes, d, seed).to(self.theta_0.device, self.theta_0.dtype)
+        device = self.theta_0.device  # P is drawn where theta_0 lives: a model already on its GPU draws it there
+        self.projection = make_projection(kind, self._sizes, d, seed, device).to(device, self.theta_0.dtype)
         self.theta_d = nn.Parameter(self.theta_0.new_zeros(self.projection.trainable_size))
         self._kept_pieces: tuple[torch.Tensor, int, list[torch.Tensor], tuple[torch.Tensor, ...]] | None = None
 

@@ -31,6 +31,9 @@ NOT_IDENTITY = {
 }  # fmt: skip
 # Files besides Python modules that a module's code depends on.
 EXTRA_SOURCES = {"intrinsic_dim.core.kernels": ("core/csrc",)}
+# What only the torch-ops path executes (GPUs, CPUs without a compiler): left out of the code of runs on the
+# compiled kernels, so that work on the GPU path keeps CPU run keys.
+TORCH_OPS_MODULES = frozenset({"intrinsic_dim.core.torch_ops"})
 
 
 def identity(cfg: DictConfig) -> dict:
@@ -98,8 +101,9 @@ def normalized_source(path: Path) -> str:
     return ast.dump(tree, annotate_fields=False)
 
 
-def module_closure(roots: Iterable[str], root: Path) -> dict[str, Path]:
-    """Every package module that importing `roots` executes: themselves, what they import, parent packages."""
+def module_closure(roots: Iterable[str], root: Path, left_out: frozenset[str] = frozenset()) -> dict[str, Path]:
+    """Every package module that importing `roots` executes: themselves, what they import, parent packages;
+    but `left_out`, modules the run never calls."""
     found: dict[str, Path] = {}
     pending = [name for name in roots if name.split(".")[0] == PACKAGE]
     while pending:
@@ -108,7 +112,7 @@ def module_closure(roots: Iterable[str], root: Path) -> dict[str, Path]:
         for depth in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__ and a/b/__init__ first
             prefix = ".".join(parts[:depth])
             path = module_file(prefix, root)
-            if path is None or prefix in found:
+            if path is None or prefix in found or prefix in left_out:
                 continue
             found[prefix] = path
             pending += [imported for imported in imported_modules(ast.parse(path.read_text()))
@@ -117,10 +121,10 @@ def module_closure(roots: Iterable[str], root: Path) -> dict[str, Path]:
 
 
 @functools.cache
-def code_fingerprint(roots: tuple[str, ...], root: Path = PACKAGE_DIR) -> str:
+def code_fingerprint(roots: tuple[str, ...], root: Path = PACKAGE_DIR, left_out: frozenset[str] = frozenset()) -> str:
     """sha256 over the normalized source of every module the roots execute (and their C++ sources)."""
     digest = hashlib.sha256()
-    for name, path in sorted(module_closure(roots, root).items()):
+    for name, path in sorted(module_closure(roots, root, left_out).items()):
         digest.update(f"{name}\n{normalized_source(path)}\n".encode())
         for extra in EXTRA_SOURCES.get(name, ()):
             for file in sorted((root / extra).rglob("*")):
@@ -132,8 +136,9 @@ def code_fingerprint(roots: tuple[str, ...], root: Path = PACKAGE_DIR) -> str:
 def run_key(cfg: DictConfig, modules: Iterable[str], runtime: dict) -> tuple[str, dict, str]:
     """(key, identity, code fingerprint) of the run `cfg` describes, computed by `modules` (its family's, which
     train it alone or in a group) and the `_target_`s of its settings, on `runtime` (threads, library versions,
-    the trainer it goes through): the key names its result folder."""
+    the trainer it goes through; `kernels` when not the compiled ones): the key names its result folder."""
     settings = {**identity(cfg), "runtime": runtime}
-    code = code_fingerprint(tuple(sorted({*modules, *targets(settings)})))
+    left_out = frozenset() if runtime.get("kernels") == "torch ops" else TORCH_OPS_MODULES
+    code = code_fingerprint(tuple(sorted({*modules, *targets(settings)})), left_out=left_out)
     key = hashlib.sha256(json.dumps({"identity": settings, "code": code}, sort_keys=True).encode()).hexdigest()
     return key, settings, code

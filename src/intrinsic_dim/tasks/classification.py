@@ -69,7 +69,8 @@ class Classifier(Evaluating):
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.metrics = MetricCollection(dict(metrics))
         self.eval_split = "val"  # the prefix of what validation_step and test_step log
-        self.loss_sum, self.examples = torch.zeros(()), 0
+        self.register_buffer("loss_sum", torch.zeros(()), persistent=False)  # on the device: no sync per step
+        self.examples = 0
 
     def forward(self, *args, **kwargs) -> torch.Tensor:
         """Class logits, from a plain network or a Hugging Face model's output."""
@@ -79,13 +80,14 @@ class Classifier(Evaluating):
     def training_step(self, batch, batch_index):
         args, kwargs, labels = split_batch(batch)
         loss = nn.functional.cross_entropy(self(*args, **kwargs), labels)
-        self.loss_sum += loss.detach().cpu() * len(labels)
+        self.loss_sum += loss.detach() * len(labels)
         self.examples += len(labels)
         return loss
 
     def on_train_epoch_end(self) -> None:  # the mean over the epoch's examples
         self.log("train/loss", self.loss_sum / self.examples)
-        self.loss_sum, self.examples = torch.zeros(()), 0
+        self.loss_sum.zero_()
+        self.examples = 0
 
     def _evaluate(self, batch) -> None:
         args, kwargs, labels = split_batch(batch)

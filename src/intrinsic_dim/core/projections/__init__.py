@@ -16,10 +16,11 @@ PROJECTIONS: dict[str, type[Projection]] = {
 }
 
 
-def make_projection(kind: str, sizes: Sequence[int], d: int, seed: int) -> Projection:
+def make_projection(kind: str, sizes: Sequence[int], d: int, seed: int, device=None) -> Projection:
+    """The `kind` projection of (sizes, d, seed), drawn on `device` (default: the CPU)."""
     if kind not in PROJECTIONS:
         raise BadInput(f"unknown subspace kind {kind!r}; choose one of {', '.join(PROJECTIONS)}")
-    return PROJECTIONS[kind](sizes, d, seed)
+    return PROJECTIONS[kind](sizes, d, seed, device)
 
 
 __all__ = ["PROJECTIONS", "FastfoodMaps", "Projection", "make_projection"]

@@ -13,14 +13,15 @@ from intrinsic_dim.errors import BadInput
 class Projection(nn.Module):
     """theta_d (trainable_size,) -> offset of all D parameters (D,), flattened in parameter order.
 
-    Every random constant is drawn from a CPU generator seeded with `seed`, so the map is bitwise the same
-    in every process and on every device. Constants are non-persistent buffers: they never enter a
+    Every random constant is a function of `seed` alone, drawn on `device` (where the map will live) by
+    `counter_random`, whose numbers are the same on every device, or (sparse) by a seeded CPU generator: the map
+    is the same in every process and on every device. Constants are non-persistent buffers: they never enter a
     checkpoint and are rebuilt from (kind, seed, d, sizes).
     """
 
     kind: str
 
-    def __init__(self, sizes: Sequence[int], d: int, seed: int) -> None:
+    def __init__(self, sizes: Sequence[int], d: int, seed: int, device: torch.device | str | None = None) -> None:
         super().__init__()
         self.sizes = tuple(int(size) for size in sizes)
         self.D = sum(self.sizes)
@@ -57,9 +58,6 @@ class Projection(nn.Module):
         concatenation of D gradient entries that the backward of a split makes.
         """
         return self.shifted(theta_0, theta_d).split(self.sizes)
-
-    def generator(self) -> torch.Generator:
-        return torch.Generator(device="cpu").manual_seed(self.seed)
 
     def extra_repr(self) -> str:
         return f"kind={self.kind}, d={self.d}, D={self.D}, seed={self.seed}"

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from intrinsic_dim.core import counter_random
 from intrinsic_dim.core.kernels import Segments, fastfood_backward, fastfood_forward, hadamard_
 from intrinsic_dim.core.projections.base import Projection
 
@@ -25,11 +26,12 @@ def next_power_of_two(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
 
 
-def draw_fastfood_row(in_size: int, length: int, generator: torch.Generator):
-    """Signs B (in_size,), permutation Pi (length,), Gaussian G (length,): one Fastfood's randomness."""
-    signs = torch.randint(0, 2, (in_size,), generator=generator).mul_(2).sub_(1).float()
-    permutation = torch.randperm(length, generator=generator)
-    gains = torch.randn(length, generator=generator)
+def draw_fastfood_row(in_size: int, length: int, seed: int, row: int, device=None):
+    """Signs B (in_size,), permutation Pi (length,), Gaussian G (length,): row `row`'s randomness, from
+    three streams of its own."""
+    signs = counter_random.signs(seed, 3 * row, in_size, device)
+    permutation = counter_random.permutation(length, seed, 3 * row + 1, device)
+    gains = counter_random.normal(seed, 3 * row + 2, length, device)
     return signs, permutation, gains
 
 
@@ -52,14 +54,14 @@ class FastfoodMaps(nn.Module):
     """Independent Fastfood maps x -> P_r x, R^in_size -> R^(out size of row r), all fed by the same x.
 
     Row r produces the parameter tensors row_pieces[r], one after another (one row for all of D: Fastfood;
-    one row per tensor: SAID). Rows padded to the same length L form a LengthGroup; the constants are drawn
-    group by group, row by row, so P depends on the seed alone. Row r is scaled by
+    one row per tensor: SAID). Rows padded to the same length L form a LengthGroup; row r's constants are drawn
+    on `device` from the seed and r alone. Row r is scaled by
     1 / sqrt(out_size_r * sum(G_r^2)): a column of the full L-row map then has squared norm L / out_size_r,
     so its first out_size_r entries have unit norm in expectation.
     """
 
     def __init__(
-        self, in_size: int, row_pieces: Sequence[Sequence[int]], piece_sizes: Sequence[int], generator: torch.Generator
+        self, in_size: int, row_pieces: Sequence[Sequence[int]], piece_sizes: Sequence[int], seed: int, device=None
     ) -> None:
         super().__init__()
         self.in_size = in_size
@@ -75,7 +77,7 @@ class FastfoodMaps(nn.Module):
         for length, rows in by_length.items():
             index, gains, pieces, slots, starts = [], [], [], [], []
             for slot, row in enumerate(rows):
-                row_signs, permutation, row_gains = draw_fastfood_row(in_size, length, generator)
+                row_signs, permutation, row_gains = draw_fastfood_row(in_size, length, seed, row, device)
                 signs.append(row_signs)
                 index.append((permutation % self.short_length).to(torch.int32))
                 gains.append(row_gains / (out_sizes[row] * row_gains.double().square().sum()).sqrt().float())
@@ -87,7 +89,7 @@ class FastfoodMaps(nn.Module):
             groups.append(LengthGroup(torch.stack(index), torch.stack(gains), segments, pieces))
         self.length_groups = nn.ModuleList(groups)
         self.register_buffer("signs", torch.stack(signs), persistent=False)  # (rows, in_size), by group
-        self.register_buffer("row_of_slot", torch.tensor(sum(self.groups, [])), persistent=False)
+        self.register_buffer("row_of_slot", torch.tensor(sum(self.groups, []), device=device), persistent=False)
 
     def forward(self, theta: torch.Tensor, row_scales: torch.Tensor | None, base: torch.Tensor | None, split: bool):
         """base + row_scales[r] * P_r theta for every row, as one flat vector of all pieces or (split) its
@@ -150,9 +152,9 @@ class FastfoodProjection(Projection):
 
     kind = "fastfood"
 
-    def __init__(self, sizes: Sequence[int], d: int, seed: int) -> None:
+    def __init__(self, sizes: Sequence[int], d: int, seed: int, device=None) -> None:
         super().__init__(sizes, d, seed)
-        self.maps = FastfoodMaps(self.d, [range(len(self.sizes))], self.sizes, self.generator())
+        self.maps = FastfoodMaps(self.d, [range(len(self.sizes))], self.sizes, self.seed, device)
 
     def forward(self, theta_d: torch.Tensor) -> torch.Tensor:
         return self.maps(theta_d, None, None, split=False)

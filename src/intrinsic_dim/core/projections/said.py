@@ -22,7 +22,7 @@ from intrinsic_dim.errors import BadInput
 class SAIDProjection(Projection):
     kind = "said"
 
-    def __init__(self, sizes: Sequence[int], d: int, seed: int) -> None:
+    def __init__(self, sizes: Sequence[int], d: int, seed: int, device=None) -> None:
         super().__init__(sizes, d, seed)
         tensors = len(self.sizes)
         if self.d < self.min_dimension(tensors):
@@ -30,8 +30,8 @@ class SAIDProjection(Projection):
                 f"said spends one of d on each of the model's {tensors} parameter tensors, so it needs "
                 f"d > {tensors}, got d={self.d}; increase d or use subspace kind 'fastfood'"
             )
-        self.scales = nn.Parameter(torch.ones(tensors))
-        self.maps = FastfoodMaps(self.trainable_size, [[i] for i in range(tensors)], self.sizes, self.generator())
+        self.scales = nn.Parameter(torch.ones(tensors, device=device))
+        self.maps = FastfoodMaps(self.trainable_size, [[i] for i in range(tensors)], self.sizes, self.seed, device)
 
     @staticmethod
     def min_dimension(tensors: int) -> int:

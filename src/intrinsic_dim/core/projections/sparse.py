@@ -3,7 +3,8 @@
 Column j has k_j ~ Binomial(D, 1/sqrt(D)) non-zeros (at least one) at distinct random rows, each
 +-1/sqrt(k_j). P is stored as signed indices in two layouts, one for P theta and one for P^T g
 (kernels.SparseLayout), and per column its scale. Memory O(nnz) throughout: no dense D x d tensor is ever
-made, not even while sampling.
+made, not even while sampling. Unlike the other kinds it is drawn by a seeded CPU generator (binomial column
+counts) and then moved to its device: the compiled layout is built on the CPU anyway.
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ class _SparseProduct(torch.autograd.Function):
 class SparseProjection(Projection):
     kind = "sparse"
 
-    def __init__(self, sizes: Sequence[int], d: int, seed: int) -> None:
+    def __init__(self, sizes: Sequence[int], d: int, seed: int, device=None) -> None:
         super().__init__(sizes, d, seed)
-        generator = self.generator()
+        generator = torch.Generator().manual_seed(self.seed)  # drawn on the CPU, moved after (module docstring)
         density = 1.0 / math.sqrt(self.D)
         draws = torch.binomial(
             torch.full((self.d,), float(self.D)), torch.full((self.d,), density), generator=generator
@@ -56,6 +57,7 @@ class SparseProjection(Projection):
         layout = SparseLayout.build(keys.remainder_(self.D), cols, signs, (self.D, self.d))
         for name in SparseLayout._fields[2:]:
             self.register_buffer(name, getattr(layout, name), persistent=False)
+        self.to(device)
 
     @property
     def layout(self) -> SparseLayout:

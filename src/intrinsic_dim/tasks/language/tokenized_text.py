@@ -14,6 +14,7 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from intrinsic_dim.datasets.raw_files import sha256
 from intrinsic_dim.errors import DataError
+from intrinsic_dim.tasks.loading import loader_settings
 
 SPLITS = ("train", "val")
 TEXT_COLUMNS = ("text", "text_pair")  # a pair task has both; the tokenizer joins them with its separator
@@ -32,6 +33,7 @@ class TokenizedText(L.LightningDataModule):
         seed: int = 0,
         train_examples: int | None = None,
         limit: int | None = None,
+        workers: int = 0,
     ) -> None:
         super().__init__()
         self.path = Path(path)
@@ -44,6 +46,7 @@ class TokenizedText(L.LightningDataModule):
         self.seed = seed  # the order of training batches
         self.train_examples = train_examples  # a fixed subset of the training split (the first N)
         self.limit = limit  # first `limit` examples of each split: tiny real subsets for tests
+        self.workers = workers
         self.splits: dict = {}
         if not (self.path / "dataset_dict.json").is_file():  # checked when the run is built, before any logger
             raise DataError(
@@ -111,16 +114,16 @@ class TokenizedText(L.LightningDataModule):
         """Batches in a fixed order, or shuffled in the order drawn from `seed` (default: this module's), grouped by
         length when `group_by_length`."""
         self.setup()
-        examples = self.splits[split]
+        examples, settings = self.splits[split], loader_settings(self.workers)
         if not shuffle:
-            return DataLoader(examples, batch_size=self.batch_size, collate_fn=self.collate)
+            return DataLoader(examples, batch_size=self.batch_size, collate_fn=self.collate, **settings)
         generator = torch.Generator().manual_seed(self.seed if seed is None else seed)
         if not self.group_by_length:
             return DataLoader(examples, batch_size=self.batch_size, shuffle=True, generator=generator,
-                              collate_fn=self.collate)  # fmt: skip
+                              collate_fn=self.collate, **settings)  # fmt: skip
         lengths = [len(ids) for ids in examples["input_ids"]]
         sampler = LengthGroupedSampler(self.batch_size, lengths=lengths, generator=generator)
-        return DataLoader(examples, batch_size=self.batch_size, sampler=sampler, collate_fn=self.collate)
+        return DataLoader(examples, batch_size=self.batch_size, sampler=sampler, collate_fn=self.collate, **settings)
 
     def train_dataloader(self) -> DataLoader:
         return self.loader("train", shuffle=True)

@@ -10,6 +10,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from torchvision.transforms import v2
 
 from intrinsic_dim.errors import BadInput, DataError
+from intrinsic_dim.tasks.loading import loader_settings
 
 SPLITS = ("train", "val", "test")
 
@@ -73,6 +74,7 @@ class PreparedImages(L.LightningDataModule):
         seed: int = 0,
         train_examples: int | None = None,
         limit: int | None = None,
+        workers: int = 0,
     ) -> None:
         super().__init__()
         self.path = Path(path)
@@ -83,6 +85,7 @@ class PreparedImages(L.LightningDataModule):
         self.seed = seed  # the order of training batches
         self.train_examples = train_examples  # a fixed subset of the training split (the first N)
         self.limit = limit  # first `limit` examples of each split: tiny real subsets for tests
+        self.workers = workers
         self.splits: dict[str, Dataset] = {}
         if not self.path.is_file():  # checked when the run is built, before any logger starts
             raise DataError(
@@ -121,7 +124,8 @@ class PreparedImages(L.LightningDataModule):
         generator = torch.Generator().manual_seed(self.seed if seed is None else seed) if shuffle else None
         dataset = self.splits[split]
         collate = already_batched if isinstance(dataset, InMemory) else None
-        return DataLoader(dataset, self.batch_size, shuffle=shuffle, generator=generator, collate_fn=collate)
+        return DataLoader(dataset, self.batch_size, shuffle=shuffle, generator=generator, collate_fn=collate,
+                          **loader_settings(self.workers))  # fmt: skip
 
     def train_dataloader(self) -> DataLoader:
         return self.loader("train", shuffle=True)

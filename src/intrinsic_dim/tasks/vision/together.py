@@ -37,15 +37,16 @@ class VectorizedClassifier(Evaluating):
         self.optimizers_of_runs, self.scheduler_factory = optimizers, scheduler
         self.metrics = nn.ModuleList(metrics)
         self.eval_split = "val"
-        # summed per epoch and logged at its end, as Classifier does
-        self.loss_sums, self.examples = torch.zeros(len(runs.runs)), 0
+        # summed per epoch on the device and logged at its end, as Classifier does
+        self.register_buffer("loss_sums", torch.zeros(len(runs.runs)), persistent=False)
+        self.examples = 0
 
     def training_step(self, batches, batch_index):
         inputs, labels = zip(*[split_batch(batch)[::2] for batch in batches], strict=True)
         outputs = self.runs(torch.stack([args[0] for args in inputs]))
         losses = torch.stack([nn.functional.cross_entropy(output, label)
                               for output, label in zip(outputs, labels, strict=True)])  # fmt: skip
-        self.loss_sums += losses.detach().cpu() * len(labels[0])
+        self.loss_sums += losses.detach() * len(labels[0])
         self.examples += len(labels[0])
         return losses.sum()
 
