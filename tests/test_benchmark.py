@@ -91,8 +91,14 @@ def test_quick_ddp_benchmark_times_one_process_two_apart_and_both_ddp_settings(t
     assert f"| {row['preset_ms'] / row['apart_ms']:.2f}x |" in table and "| 32-64-10 | fastfood | 10 |" in table
 
 
-def test_the_gpu_benchmark_checks_the_torch_ops_path_of_every_kind_against_the_compiled_kernels(tmp_path):
-    results, printed = quick_benchmark("gpu", tmp_path, "--torch-ops-on-cpu")
+@pytest.mark.parametrize(
+    "flags",
+    [pytest.param(["--torch-ops-on-cpu"], id="torch-ops-on-cpu"), pytest.param([], id="cuda", marks=pytest.mark.gpu)],
+)
+def test_the_gpu_benchmark_checks_the_gpu_path_of_every_kind_against_the_compiled_kernels(tmp_path, flags):
+    """Forward, backward and SAID's scales of every kind, P drawn on the device, a vectorized group and Lightning
+    runs (`trainer=gpu`, and `ddp` where there are two GPUs) against the CPU's compiled kernels."""
+    results, printed = quick_benchmark("gpu", tmp_path, *flags)
     checks = {(row["kind"], row["check"]): row["relative_error"] for row in results["checks"]}
     assert {kind for kind, _ in checks} == {"dense", "sparse", "fastfood", "said"}
     assert ("said", "gradient of projection.scales") in checks and ("fastfood", "Lightning run (theta_d)") in checks

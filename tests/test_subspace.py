@@ -195,25 +195,33 @@ def test_model_without_trainable_parameters_is_rejected():
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("kind", KINDS)
-def test_cuda_matches_cpu(kind):
+def test_cuda_matches_cpu_forward_and_backward(kind):
     x = torch.randn(8, 12)
     model = SubspaceModel(make_net(), kind, d=100, seed=0)
     model.theta_d.data.normal_()
     expected = model.eval()(x)
+    expected.square().sum().backward()
+    gradients = {name: parameter.grad.clone() for name, parameter in model.named_parameters()}  # SAID: its scales
+    model.zero_grad()
     model.cuda()
     assert model.module[0].weight.untyped_storage().data_ptr() == model.theta_0.untyped_storage().data_ptr()
-    assert torch.allclose(model(x.cuda()).cpu(), expected, atol=1e-5)
+    output = model(x.cuda())
+    assert torch.allclose(output.cpu(), expected, atol=1e-5)
+    output.square().sum().backward()
+    for name, parameter in model.named_parameters():
+        assert torch.allclose(parameter.grad.cpu(), gradients[name], rtol=1e-4, atol=1e-5), name
 
 
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
 @pytest.mark.parametrize("kind", KINDS)
-def test_projection_runs_in_float32_under_autocast(kind, implementation):
+def test_projection_runs_in_float32_under_autocast(kind, implementation, device):
     """Half precision would make P theta_d wrong by up to 16% at large D; autocast must not reach it."""
-    model = SubspaceModel(make_net(), kind, d=100, seed=0)
+    model = SubspaceModel(make_net(), kind, d=100, seed=0).to(device)
     with torch.no_grad():
-        model.theta_d.normal_(0, 0.01, generator=torch.Generator().manual_seed(1))
+        model.theta_d.copy_(torch.randn(model.theta_d.numel(), generator=torch.Generator().manual_seed(1)) * 0.01)
         exact = model.parameters_flat()
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast(device, dtype=torch.bfloat16):
             autocast = model.parameters_flat()
-            logits = model(torch.randn(8, 12))
+            logits = model(torch.randn(8, 12, device=device))
     assert autocast.dtype == torch.float32 and torch.equal(autocast, exact)
     assert logits.dtype == torch.bfloat16  # the network itself still runs under autocast
