@@ -138,7 +138,7 @@ def vector_env_returns(population: Population, members: torch.Tensor, seeds: lis
 
 
 def test_rollouts_step_only_the_episodes_still_running_and_return_what_a_vector_env_returns():
-    torch.manual_seed(0)
+    torch.manual_seed(4)  # members whose episodes last from 9 to 45 steps
     population = Population(mlp(4, [20, 20], 2), subspace("fastfood", d=8))
     members = torch.randn(6, population.size) * 2.0  # episodes of very different lengths
     seeds = [5, 6]
@@ -262,7 +262,7 @@ def test_the_configured_es_converges_on_a_quadratic_with_a_known_optimum():
 
 def test_es_learns_cartpole_in_a_subspace_and_the_same_seed_gives_the_same_return(tmp_path):
     overrides = ["task=cartpole_es", "profile=quick", "subspace=fastfood", "subspace.d=8", "logger=csv",
-                 "task.budgets.quick.generations.subspace=10", f"paths.results_dir={tmp_path / 'a'}"]  # fmt: skip
+                 "task.budgets.quick.generations.subspace=20", f"paths.results_dir={tmp_path / 'a'}"]  # fmt: skip
     first = run_in_process(overrides, tmp_path / "logs")
     again = run_in_process([*overrides[:-1], f"paths.results_dir={tmp_path / 'b'}"], tmp_path / "logs2")
     untrained = run_in_process([*overrides[:-2], "task.budgets.quick.generations.subspace=0",
@@ -299,7 +299,7 @@ def test_dqn_trains_theta_d_of_online_and_target_networks_that_share_theta_0_and
 def test_dqn_in_a_large_subspace_solves_cartpole(tmp_path):
     """SB3's DQN in a d = 10,000 subspace of the zoo's 4-256-256-2 Q-network (D = 67,586) within 50,000 steps."""
     overrides = ["task=cartpole_dqn", "profile=quick", "subspace=fastfood", "subspace.d=10000", "logger=csv",
-                 "task.model.hidden=[256,256]", "task.budgets.quick.lr.subspace=6e-3", "threads=1",
+                 "task.model.hidden=[256,256]", "threads=1",
                  f"paths.results_dir={tmp_path}"]  # fmt: skip
     result = run_in_process(overrides, tmp_path / "logs")
     assert result["D"] == 67586
