@@ -168,3 +168,30 @@ def test_interrupting_the_pipeline_benchmark_stops_the_stage_below_dvc_and_keeps
     assert "study interrupted: rerun to resume" in rest
     (segment,) = json.loads((tmp_path / "pipeline.json").read_text())["segments"]
     assert segment["exit_code"] == 130 and list(segment["stages"]) == ["study@toy"]
+
+
+def test_the_paper_cost_prices_the_paper_grid_from_stored_seconds_per_epoch(tmp_path):
+    """Two stored mnist_lenet runs of 5 epochs (20 s and 40 s: 6 s per epoch on average) price every Fastfood run
+    of the paper grid at 100 epochs; tasks without stored runs get no hours."""
+    from intrinsic_dim.config import compose
+
+    for seconds, seed in ((20.0, 0), (40.0, 1)):
+        folder = tmp_path / "results" / f"run{seed}"
+        folder.mkdir(parents=True)
+        identity = {"task": {"trainer": {"max_epochs": 5}, "data": {"limit": None}}}
+        result = {"task": "mnist_lenet", "kind": "fastfood", "D": 44426, "identity": identity,
+                  "provenance": {"seconds": seconds}}  # fmt: skip
+        (folder / "result.json").write_text(json.dumps(result))
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "paper_cost.py"), "--results-dir", str(tmp_path / "results"),
+         "--out-dir", str(tmp_path)], check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    results = json.loads((tmp_path / "paper_cost.json").read_text())
+    rows = {row["task"]: row for row in results["tasks"]}
+    paper = compose(["task=mnist_lenet", "profile=paper", "subspace=fastfood", "subspace.d=1000"])
+    fastfood_runs = 3 * len(paper.task.budget.grid)
+    assert rows["mnist_lenet"]["runs_by_kind"]["fastfood"] == fastfood_runs
+    assert rows["mnist_lenet"]["run_hours"] == round(fastfood_runs * 6.0 * paper.task.trainer.max_epochs / 3600, 1)
+    assert set(rows["mnist_lenet"]["unpriced_kinds"]) == set(rows["mnist_lenet"]["runs_by_kind"]) - {"fastfood"}
+    assert rows["cifar10_resnet"]["run_hours"] is None and "not measured here" in done.stdout
+    assert results["families"]["vision"] == rows["mnist_lenet"]["run_hours"]
