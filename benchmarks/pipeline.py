@@ -90,6 +90,9 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
     parser.add_argument("arguments", nargs="*", help="passed to `dvc repro` (stage names)")
     args = parser.parse_args()
+    # started as a background job the process ignores SIGINT; a deliberate `kill -INT` should still stop the stage
+    # and keep what finished (the handler is reset to the default in `dvc` and the study below it)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     path = args.out_dir / "pipeline.json"
     earlier = [] if args.restart or not path.is_file() else json.loads(path.read_text())["segments"]
     segment = timed_repro(args.arguments)

@@ -156,12 +156,16 @@ def test_the_pipeline_benchmark_times_each_stage_and_adds_up_interrupted_invocat
 
 
 def test_interrupting_the_pipeline_benchmark_stops_the_stage_below_dvc_and_keeps_the_segment(tmp_path, monkeypatch):
-    """A signal to the timer alone (not its terminal's whole group) still reaches the study, which says how to
-    resume; the interrupted segment is recorded."""
+    """A signal to the timer alone (not its terminal's whole group), even started as a background job that
+    ignores SIGINT, still reaches the study, which says how to resume; the interrupted segment is recorded."""
     fake_dvc(tmp_path, monkeypatch, "trap 'echo \"study interrupted: rerun to resume\"; exit 130' INT\n"
              "echo \"Running stage 'study@toy':\"\nsleep 30 >/dev/null 2>&1 &\nwait\n")  # fmt: skip
     script = [sys.executable, str(ROOT / "benchmarks" / "pipeline.py"), "--out-dir", str(tmp_path), "--restart"]
-    timer = subprocess.Popen(script, stdout=subprocess.PIPE, text=True)
+    inherited = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a background job starts it: SIGINT ignored
+    try:
+        timer = subprocess.Popen(script, stdout=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     assert timer.stdout.readline().startswith("Running stage 'study@toy'")
     timer.send_signal(signal.SIGINT)
     rest, _ = timer.communicate(timeout=60)  # the timer then composes the profile: seconds on a loaded machine
