@@ -74,19 +74,18 @@ def minilm_rates(language: dict) -> dict[str, float]:
 def paper_runs(task: str, D: int | None, seeds: int) -> tuple[str, list[str], dict[str, tuple[int, float]]]:
     """The task's family, the tasks it studies (a size family: one per net) and, by kind, the runs of the paper
     profile's grid (all seeds and nets) and their length."""
+    budget = compose([f"task={task}", "profile=paper"]).task.budget
+    names = list(budget.get("variants") or [task])
+    caps = budget.get("max_d") or {}
     runs = {}
-    for kind in ("none", *compose([f"task={task}", "profile=paper"]).task.budget.kinds):
+    for kind in ("none", *budget.kinds):
         subspace = ["subspace=none"] if kind == "none" else [f"subspace={kind}", "subspace.d=1000"]
-        cfg = compose([f"task={task}", "profile=paper", *subspace])
-        budget = cfg.task.budget
-        names = list(budget.get("variants") or [task])
-        if kind == "none":
-            count = seeds
-        else:
-            cap = (budget.get("max_d") or {}).get(kind) or math.inf
-            count = seeds * sum(1 for d in budget.grid if d <= cap and (D is None or d <= D))
-        runs[kind] = (count * len(names), length(OmegaConf.to_container(cfg.task, resolve=True), kind))
-    return cfg.task.family, names, runs
+        resolved = compose([f"task={task}", "profile=paper", *subspace]).task
+        count = seeds
+        if kind != "none":
+            count *= sum(1 for d in budget.grid if d <= caps.get(kind, math.inf) and (D is None or d <= D))
+        runs[kind] = (count * len(names), length(OmegaConf.to_container(resolved, resolve=True), kind))
+    return resolved.family, names, runs
 
 
 def estimate(results_dir: Path) -> list[dict]:
